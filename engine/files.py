@@ -1,0 +1,257 @@
+"""Migration files on disk: naming, the forward/ROLLBACK split, the no-transaction directive, checksums.
+
+No database and no SQL parsing here: this is the format the Node system defined, read exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from engine.findings import Finding, Fix, LineIndex, Position, Severity, Span
+
+NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+MARKER_RE = re.compile(r"^[ \t]*--[ \t]*ROLLBACK:[ \t]*$", re.IGNORECASE)
+DIRECTIVE_RE = re.compile(r"^[ \t]*--[ \t]*pgshift:[ \t]*(?P<words>.*?)[ \t]*$", re.IGNORECASE)
+COMMENT_PREFIX_RE = re.compile(r"^([ \t]*--[ \t]?)")
+BOM = "\ufeff"
+ROLLBACK_MARKER = "-- ROLLBACK:"
+
+
+@dataclass(frozen=True)
+class RollbackLine:
+    """Where one line of the uncommented rollback SQL sits in the file: its line and the prefix it lost."""
+
+    file_line: int
+    prefix_length: int
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One migration as written: the forward SQL keeps the file's offsets, the rollback SQL is uncommented."""
+
+    path: Path
+    version: str
+    text: str
+    forward_sql: str
+    rollback_sql: str | None
+    marker_line: int | None
+    rollback_lines: tuple[RollbackLine, ...]
+    no_transaction: bool
+    checksum: str
+    findings: tuple[Finding, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def has_valid_name(self) -> bool:
+        return NAME_RE.match(self.path.name) is not None and valid_timestamp(self.path.name)
+
+    @property
+    def description(self) -> str:
+        match = NAME_RE.match(self.path.name)
+        return match.group(6).replace("_", " ") if match else self.path.stem
+
+    @property
+    def has_rollback(self) -> bool:
+        return bool(self.rollback_sql and strip_sql_comments(self.rollback_sql).strip())
+
+    def rollback_position(self, offset: int) -> Position:
+        """Map an offset in `rollback_sql` to the file, adding back the `-- ` each line lost."""
+        assert self.rollback_sql is not None
+        pos = LineIndex(self.rollback_sql).position(offset)
+        if pos.line >= len(self.rollback_lines):
+            last = self.rollback_lines[-1] if self.rollback_lines else RollbackLine(self.marker_line or 0, 0)
+            return Position(last.file_line, last.prefix_length)
+        line = self.rollback_lines[pos.line]
+        return Position(line.file_line, pos.column + line.prefix_length)
+
+    def rollback_span(self, start: int, end: int) -> Span:
+        return Span(self.rollback_position(start), self.rollback_position(end))
+
+
+def valid_timestamp(name: str) -> bool:
+    match = NAME_RE.match(name)
+    if not match:
+        return False
+    year, month, day, hour, minute = (int(g) for g in match.groups()[:5])
+    try:
+        datetime(year, month, day, hour, minute)
+    except ValueError:
+        return False
+    return True
+
+
+def normalise(text: str) -> str:
+    """Drop a BOM and turn CRLF/CR into LF, so a checkout's line endings never look like an edit."""
+    if text.startswith(BOM):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def checksum(forward_sql: str) -> str:
+    """MD5 of the normalised forward SQL with trailing white space removed.
+
+    The ROLLBACK block is deliberately outside it: correcting the rollback of an applied migration is allowed.
+    """
+    body = "\n".join(line.rstrip() for line in normalise(forward_sql).split("\n")).rstrip()
+    return hashlib.md5(body.encode("utf-8")).hexdigest()
+
+
+def strip_sql_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.split("\n") if not line.lstrip().startswith("--"))
+
+
+def parse_migration(path: Path, text: str) -> MigrationFile:
+    """Split a migration's text into forward SQL and rollback SQL, and report format problems."""
+    if text.startswith(BOM):
+        text = text[1:]
+    findings: list[Finding] = []
+    findings.extend(check_file_name(path))
+    lines = text.split("\n")
+    marker_line = next((i for i, line in enumerate(lines) if MARKER_RE.match(line.rstrip("\r"))), None)
+
+    if marker_line is None:
+        forward_sql = text
+        rollback_sql = None
+        rollback_lines: tuple[RollbackLine, ...] = ()
+    else:
+        forward_sql = "\n".join(lines[:marker_line])
+        mapped: list[RollbackLine] = []
+        body: list[str] = []
+        for number in range(marker_line + 1, len(lines)):
+            raw = lines[number].rstrip("\r")
+            prefix = COMMENT_PREFIX_RE.match(raw)
+            if prefix:
+                body.append(raw[prefix.end():])
+                mapped.append(RollbackLine(number, prefix.end()))
+            elif raw.strip() == "":
+                body.append("")
+                mapped.append(RollbackLine(number, 0))
+            else:
+                findings.append(Finding(
+                    "rollback-not-commented", Severity.ERROR,
+                    "SQL after '-- ROLLBACK:' is not commented out, so it would run as part of the migration",
+                    path, Span.at(number, 0, number, len(raw)),
+                    help="comment the line out ('-- ' in front), or move it above the ROLLBACK marker",
+                    fix=Fix("Comment out the line", (_edit_comment_out(number),)),
+                ))
+                body.append("")
+                mapped.append(RollbackLine(number, 0))
+        rollback_sql = "\n".join(body)
+        rollback_lines = tuple(mapped)
+
+    return MigrationFile(
+        path=path,
+        version=path.stem,
+        text=text,
+        forward_sql=forward_sql,
+        rollback_sql=rollback_sql,
+        marker_line=marker_line,
+        rollback_lines=rollback_lines,
+        no_transaction=has_no_transaction_directive(forward_sql),
+        checksum=checksum(forward_sql),
+        findings=tuple(findings),
+    )
+
+
+def _edit_comment_out(line: int):
+    from engine.findings import Edit
+    return Edit(Span.at(line, 0), "-- ")
+
+
+def has_no_transaction_directive(forward_sql: str) -> bool:
+    """True when a `-- pgshift: no-transaction` comment appears in the file's leading comment block."""
+    for line in forward_sql.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            return False
+        match = DIRECTIVE_RE.match(stripped)
+        if match and "no-transaction" in match.group("words").lower().split():
+            return True
+    return False
+
+
+def check_file_name(path: Path) -> list[Finding]:
+    """The `YYYY-MM-DD_HHMM_description.sql` convention, with a rename fix where one can be derived."""
+    name = path.name
+    if NAME_RE.match(name) and valid_timestamp(name):
+        return []
+    suggestion = suggest_name(name)
+    if NAME_RE.match(name):
+        message = f"'{name}' has an impossible date or time"
+    else:
+        message = f"'{name}' does not follow the naming convention YYYY-MM-DD_HHMM_description.sql"
+    fix = Fix(f"Rename to {suggestion}", rename_to=path.with_name(suggestion)) if suggestion else None
+    return [Finding("file-name", Severity.ERROR, message, path, Span.at(0, 0),
+                    help=f"rename it, e.g. to {suggestion}" if suggestion else
+                    "rename it to YYYY-MM-DD_HHMM_description.sql (the date and time it was written)",
+                    fix=fix)]
+
+
+_LOOSE_NAME_RE = re.compile(r"^(\d{4})[-_]?(\d{2})[-_]?(\d{2})[-_T ]?(\d{2})[:]?(\d{2})(?:\d{2})?[-_ ]*(.*)$")
+
+
+def suggest_name(name: str, now: datetime | None = None) -> str | None:
+    """A conventional name for a file: keep a recognisable timestamp, else use `now`; None if hopeless."""
+    stem = name[:-4] if name.lower().endswith(".sql") else name
+    match = _LOOSE_NAME_RE.match(stem)
+    if match:
+        stamp = "{}-{}-{}_{}{}".format(*match.groups()[:5])
+        words = slugify(match.group(6))
+        candidate = f"{stamp}_{words or 'migration'}.sql"
+        if NAME_RE.match(candidate) and valid_timestamp(candidate):
+            return candidate
+        return None
+    words = slugify(stem)
+    if not words:
+        return None
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H%M")
+    return f"{stamp}_{words}.sql"
+
+
+def slugify(description: str) -> str:
+    """Lower-case words joined by `_`: the description part of a migration name."""
+    words = re.findall(r"[a-z0-9]+", description.lower())
+    return "_".join(words)
+
+
+def read_migration(path: Path) -> MigrationFile:
+    """Read and parse a file; unreadable or non-UTF-8 files come back with a finding, never an exception."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _broken(path, Finding("file-unreadable", Severity.ERROR, f"cannot read the file: {exc.strerror}",
+                                     path, help="check the file's permissions"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        pos = LineIndex(before).position(len(before))
+        return _broken(path, Finding(
+            "file-encoding", Severity.ERROR,
+            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})", path, Span(pos, pos),
+            help="save the file as UTF-8"))
+    return parse_migration(path, text)
+
+
+def _broken(path: Path, finding: Finding) -> MigrationFile:
+    return MigrationFile(path=path, version=path.stem, text="", forward_sql="", rollback_sql=None,
+                         marker_line=None, rollback_lines=(), no_transaction=False, checksum="",
+                         findings=tuple(check_file_name(path)) + (finding,))
+
+
+def discover(folder: Path) -> list[MigrationFile]:
+    """Every `.sql` file directly in the folder, sorted by version (the file stem)."""
+    if not folder.is_dir():
+        return []
+    paths = sorted((p for p in folder.iterdir() if p.suffix.lower() == ".sql" and p.is_file()),
+                   key=lambda p: p.stem)
+    return [read_migration(p) for p in paths]
