@@ -1,0 +1,1 @@
+"""pgshift's front ends: the command line, the language server and the MCP server, thin over `engine`."""

@@ -1,0 +1,1 @@
+"""One module per `pgshift` verb: NAME, HELP, optional ALIASES and ORDER, add_arguments(parser), run(args, ctx)."""

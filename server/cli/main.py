@@ -1,0 +1,91 @@
+"""Entry point: global options, command discovery, and the one place engine errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from engine.db import redact
+from engine.errors import PgshiftError
+from server.cli import commands as commands_package
+from server.cli.context import CliContext
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def discover_commands() -> list[ModuleType]:
+    """Every module in server/cli/commands with a NAME, ordered by its ORDER (then name)."""
+    modules = []
+    for info in pkgutil.iter_modules(commands_package.__path__):
+        module = importlib.import_module(f"{commands_package.__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            modules.append(module)
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.NAME))
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's default exits 2 already; keep its text but add help
+        self.print_usage(sys.stderr)
+        print(f"pgshift: error[usage]: {message}\n  help: see 'pgshift {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help'".rstrip(),
+              file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser(modules: list[ModuleType]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="pgshift", description="PostgreSQL migrations: plain SQL files, checked, tracked and "
+                                                 "reversible, from the terminal, the editor and the AI assistant.")
+    parser.add_argument("-C", "--project", metavar="DIR", default=".", help="project folder (default: current)")
+    parser.add_argument("--database-url", metavar="URL", help="PostgreSQL URL (default: DATABASE_URL, "
+                        "[tool.pgshift] database_url, PG* variables, else the embedded development database)")
+    parser.add_argument("--migrations-dir", metavar="DIR", help="migrations folder (default: migrations)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in modules:
+        command = sub.add_parser(module.NAME, aliases=getattr(module, "ALIASES", []), help=module.HELP,
+                                 description=(module.__doc__ or module.HELP).strip())
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                             help="print one JSON document instead of text")
+        module.add_arguments(command)
+        command.set_defaults(handler=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    modules = discover_commands()
+    parser = build_parser(modules)
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    ctx = CliContext(cwd=Path(args.project), database_url=args.database_url,
+                     migrations_dir=args.migrations_dir, json_output=args.json)
+    try:
+        return int(args.handler.run(args, ctx) or EXIT_OK)
+    except PgshiftError as error:
+        report_error(ctx, error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("pgshift: interrupted", file=sys.stderr)
+        return 130
+
+
+def report_error(ctx: CliContext, error: PgshiftError) -> None:
+    """`path:line:col: error[code]: message` for located problems, then the error itself with its remedy."""
+    root = ctx._settings.project_root if ctx._settings else None
+    for finding in error.findings:
+        print(redact(finding.render(root)), file=ctx.stderr)
+    print(f"pgshift: error[{error.code}]: {redact(error.message)}", file=ctx.stderr)
+    if error.help:
+        print(f"  help: {redact(error.help)}", file=ctx.stderr)
+    if ctx.json_output:
+        ctx.emit_json({"ok": False, "error": {"code": error.code, "message": redact(error.message),
+                                              "help": error.help,
+                                              "findings": [f.to_dict(root) for f in error.findings]}})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
