@@ -1,0 +1,480 @@
+"""`migrate` and `rollback`: one transaction per migration, its tracking row written inside it.
+
+Each transactional migration goes to the server as one message — BEGIN, the lock-and-recheck guard,
+`SET LOCAL lock_timeout`, the file's SQL, the tracking row, COMMIT — so the runner costs one round trip
+per file. Success is reported only after COMMIT came back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+
+from engine import db, execution, tracking
+from engine import files as migration_files
+from engine import sql as sql_parser
+from engine.config import Settings
+from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
+                           MigrationFileError, OutOfOrderError, RollbackError, UsageError)
+from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.files import MigrationFile
+from engine.status import MigrationStatus, State, merge
+
+LOCK_BUSY, STATE_CHANGED, LOCK_NOT_AVAILABLE = "PGSL1", "PGSA1", "55P03"
+
+
+# --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
+
+@dataclass(frozen=True)
+class Started:
+    version: str
+    path: Path
+    no_transaction: bool
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: str
+    path: Path
+    milliseconds: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    version: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    version: str
+    attempt: int
+    reason: str
+
+
+Event = Started | Applied | Skipped | Waiting | Retrying
+OnEvent = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class AppliedMigrationResult:
+    version: str
+    path: Path
+    milliseconds: int
+
+
+@dataclass
+class MigrateResult:
+    database: str
+    dry_run: bool
+    applied: list[AppliedMigrationResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        return {
+            "ok": True,
+            "database": self.database,
+            "dry_run": self.dry_run,
+            "applied": [{"version": a.version, "path": _rel(a.path, root), "milliseconds": a.milliseconds}
+                        for a in self.applied],
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+# --- planning (pure) ---
+
+def preflight_findings(files: list[MigrationFile], pending: set[str], settings: Settings | None) -> list[Finding]:
+    """Format problems in any file, plus the full analysis of pending files; applied files are history."""
+    findings: list[Finding] = []
+    try:
+        from engine.lint import check_migration
+    except ImportError:  # analysis not installed in this build: fall back to the file format alone
+        check_migration = None
+    for migration in files:
+        if migration.version in pending and check_migration is not None:
+            findings.extend(check_migration(migration, settings))
+        else:
+            findings.extend(migration.findings)
+    return findings
+
+
+def plan_migrate(statuses: list[MigrationStatus], files: list[MigrationFile], *, to: str | None = None,
+                 allow_out_of_order: bool = False) -> list[MigrationFile]:
+    """Which files to apply, in order; refuses changed or missing applied files and unapproved out-of-order."""
+    changed = [s for s in statuses if s.state is State.CHANGED]
+    missing = [s for s in statuses if s.state is State.MISSING]
+    if changed or missing:
+        findings = [Finding("applied-file-changed", Severity.ERROR,
+                            f"{s.version} was applied on {s.applied_at:%Y-%m-%d %H:%M} but its SQL has changed since",
+                            s.path, help="never edit an applied migration — restore it (git checkout) and write a "
+                                         "new migration; if the edit is cosmetic and reviewed, `pgshift repair "
+                                         f"{s.version}`") for s in changed]
+        findings += [Finding("applied-file-missing", Severity.ERROR,
+                             f"{s.version} is applied but its file is missing from the migrations folder", None,
+                             help=f"restore the file, or `pgshift mark {s.version} --pending` if the change was "
+                                  "undone by hand") for s in missing]
+        names = ", ".join(s.version for s in changed + missing)
+        raise ChecksumMismatchError(f"refusing to migrate: applied migrations changed or missing: {names}",
+                                    findings=findings, help="see each file's help above")
+    running = [s for s in statuses if s.state is State.RUNNING]
+    if running:
+        names = ", ".join(s.version for s in running)
+        raise MigrationFailedError(
+            f"{names} is being run by another pgshift, or was interrupted part-way", version=running[0].version,
+            help=f"if no other pgshift is running it, check what it changed, then `pgshift repair {running[0].version}`")
+
+    by_version = {f.version: f for f in files}
+    if to is not None and to not in by_version and not any(s.version == to for s in statuses):
+        raise UsageError(f"--to {to}: no migration with that version", help="`pgshift list` shows the versions")
+    todo = [s for s in statuses if s.state in (State.PENDING, State.FAILED) and (to is None or s.version <= to)]
+    early = [s for s in todo if s.out_of_order]
+    if early and not allow_out_of_order:
+        findings = [Finding("out-of-order", Severity.ERROR,
+                            f"{s.version} is pending but sorts before the newest applied migration", s.path,
+                            help="rename it to a later timestamp (`pgshift new` picks one), or run with "
+                                 "--allow-out-of-order if it is independent of the later ones") for s in early]
+        raise OutOfOrderError(f"refusing to migrate: {len(early)} pending migration(s) would run out of order",
+                              findings=findings, help="pass --allow-out-of-order to apply them anyway")
+    return [by_version[s.version] for s in todo]
+
+
+# --- migrate ---
+
+def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None, allow_out_of_order: bool = False,
+            on_event: OnEvent | None = None) -> MigrateResult:
+    """Apply pending migrations in order, each in its own transaction; stop at the first failure."""
+    emit = on_event or (lambda event: None)
+    files = migration_files.discover(settings.migrations_dir)
+    with db.session(settings) as (conn, target):
+        if not dry_run:
+            tracking.ensure_table(conn, settings)
+        applied_rows = tracking.read_applied(conn, settings)
+        statuses = merge(files, applied_rows)
+        pending = {s.version for s in statuses if s.state in (State.PENDING, State.FAILED)}
+        findings = preflight_findings(files, pending, settings)
+        format_errors = [f for f in findings if f.severity is Severity.ERROR and
+                         f.code in ("file-name", "file-encoding", "file-unreadable", "rollback-not-commented")]
+        if format_errors:
+            raise MigrationFileError(f"{len(format_errors)} migration file problem(s); nothing was run",
+                                     findings=format_errors, help="fix or move the files above, then run again")
+        if has_errors(findings):
+            errors = [f for f in findings if f.severity is Severity.ERROR]
+            raise LintFailedError(f"`pgshift check` found {len(errors)} error(s) in pending migrations; nothing was run",
+                                  findings=errors, help="fix them, or suppress one with "
+                                                        "`-- pgshift-ignore RULE: reason` on the line before it")
+        todo = plan_migrate(statuses, files, to=to, allow_out_of_order=allow_out_of_order)
+        result = MigrateResult(database=target.display, dry_run=dry_run)
+        if dry_run:
+            _dry_run(conn, settings, todo, result, emit)
+            return result
+        for migration in todo:
+            emit(Started(migration.version, migration.path, migration.no_transaction))
+            if migration.no_transaction:
+                milliseconds = _apply_no_transaction(conn, settings, migration, result)
+            else:
+                milliseconds = _apply_with_retries(conn, settings, migration, result, emit)
+            if milliseconds is None:
+                result.skipped.append(migration.version)
+                emit(Skipped(migration.version, "applied meanwhile by another pgshift"))
+                continue
+            result.applied.append(AppliedMigrationResult(migration.version, migration.path, milliseconds))
+            emit(Applied(migration.version, migration.path, milliseconds))
+        return result
+
+
+def lock_timeout_sql(settings: Settings) -> str:
+    value = settings.lock_timeout.replace(" ", "")
+    return f"SET LOCAL lock_timeout = '{value}'"
+
+
+def _apply_with_retries(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
+                        result: MigrateResult, emit: OnEvent) -> int | None:
+    attempt = 0
+    while True:
+        try:
+            return _apply_transactional(conn, settings, migration, result, emit)
+        except LockTimeoutError as error:
+            attempt += 1
+            if attempt > settings.lock_retries:
+                raise
+            emit(Retrying(migration.version, attempt, error.message))
+            time.sleep(min(2 ** attempt, 30))
+
+
+def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
+                         result: MigrateResult, emit: OnEvent) -> int | None:
+    """One round trip; None when another runner applied it while we waited for the lock."""
+    wait = False
+    while True:
+        prefix = (f"BEGIN;\n{tracking.guard_sql(conn, settings, migration.version, expect_applied=False, wait=wait)};\n"
+                  f"{lock_timeout_sql(settings)};\n")
+        record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                             rollback_sql=migration.rollback_sql)
+        script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT"
+        started = time.monotonic()
+        outcome = execution.run_script(conn, script)
+        if outcome.error is None:
+            return int((time.monotonic() - started) * 1000)
+        execution.rollback_if_needed(conn)
+        sqlstate = outcome.error.diag.sqlstate
+        if outcome.failed_index == 1 and sqlstate == LOCK_BUSY:
+            emit(Waiting(f"another pgshift is migrating this database: "
+                         f"{tracking.lock_holder(conn, settings) or 'lock holder unknown'}; waiting for it"))
+            wait = True
+            continue
+        if outcome.failed_index == 1 and sqlstate == STATE_CHANGED:
+            return None
+        raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql)
+
+
+def _failure(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,
+             result: MigrateResult, *, sql_text: str, first_statement: int = 3,
+             statements_run: int | None = None) -> Exception:
+    """Map a PostgreSQL error to file:line:col of the migration and say what stayed applied."""
+    error = outcome.error
+    assert error is not None
+    span = _error_span(migration, outcome, prefix_length, sql_text, first_statement)
+    message = execution.describe(error)
+    applied_versions = [a.version for a in result.applied]
+    if error.diag.sqlstate == LOCK_NOT_AVAILABLE:
+        return LockTimeoutError(
+            f"{migration.version}: gave up waiting for a lock (lock_timeout): {message}", findings=[Finding("lock-timeout", Severity.ERROR, message, migration.path, span)],
+            help="another session holds a conflicting lock (often a long transaction); retry when it is gone, or "
+                 "raise lock_timeout / set lock_retries in [tool.pgshift]")
+    kept = (f"; already applied in this run: {', '.join(applied_versions)}" if applied_versions else "")
+    help_text = "fix the SQL and run `pgshift migrate` again"
+    if statements_run is not None:
+        help_text = (f"statements 1-{statements_run} ran and are NOT undone (no transaction); fix the file so it can "
+                     f"be re-run (e.g. IF NOT EXISTS) and run `pgshift migrate` again, or undo them by hand and "
+                     f"`pgshift repair {migration.version}`") if statements_run else help_text
+    return MigrationFailedError(
+        f"{migration.version} failed and was rolled back{kept}" if statements_run is None else
+        f"{migration.version} failed at statement {statements_run + 1}; it ran without a transaction{kept}",
+        version=migration.version, applied=applied_versions, statements_run=statements_run,
+        findings=[Finding("migration-failed", Severity.ERROR, message, migration.path, span)], help=help_text)
+
+
+def _error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int, sql_text: str,
+                first_statement: int) -> Span:
+    index = LineIndex(migration.text)
+    position = outcome.position
+    if position is not None and prefix_length <= position < prefix_length + len(sql_text):
+        offset = position - prefix_length
+        return index.span(offset, offset)
+    statement_index = (outcome.failed_index or 0) - first_statement
+    statements = sql_parser.parse(sql_text).statements
+    if 0 <= statement_index < len(statements):
+        statement = statements[statement_index]
+        return index.span(statement.start, statement.end)
+    return Span.at(0, 0)
+
+
+def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
+                          result: MigrateResult) -> int | None:
+    """Statement by statement in autocommit, with a `running` row first so a crash is never silent."""
+    outcome = execution.run_script(conn, "BEGIN;\n" + tracking.guard_sql(
+        conn, settings, migration.version, expect_applied=False, wait=True) + ";\nCOMMIT")
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        if outcome.error.diag.sqlstate == STATE_CHANGED:
+            return None
+        raise MigrationFailedError(execution.describe(outcome.error), version=migration.version)
+    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
+                         state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)
+    statements = sql_parser.parse(migration.forward_sql).statements
+    started = time.monotonic()
+    for number, statement in enumerate(statements):
+        try:
+            conn.execute(f"SET lock_timeout = '{settings.lock_timeout.replace(' ', '')}'")
+            outcome = execution.run_script(conn, statement.text)
+        finally:
+            conn.execute("RESET lock_timeout")
+        if outcome.error is not None:
+            execution.rollback_if_needed(conn)
+            failure = _failure(migration, _shift(outcome, statement.start), 0, result,
+                               sql_text=migration.forward_sql, first_statement=-number, statements_run=number)
+            tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
+                                 state=tracking.FAILED, statements_run=number,
+                                 error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
+            raise failure
+        tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
+                             state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
+    milliseconds = int((time.monotonic() - started) * 1000)
+    conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
+                                             checksum=migration.checksum, rollback_sql=migration.rollback_sql))
+    conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
+                 (milliseconds, migration.version))
+    return milliseconds
+
+
+def _shift(outcome: execution.ScriptOutcome, offset: int) -> execution.ScriptOutcome:
+    """Re-base a single statement's error position onto the whole forward SQL."""
+
+    class _Shifted(execution.ScriptOutcome):
+        @property
+        def position(self) -> int | None:
+            base = execution.ScriptOutcome.position.fget(self)
+            return None if base is None else base + offset
+
+    return _Shifted(outcome.completed, outcome.error)
+
+
+def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,
+             emit: OnEvent) -> None:
+    """Run everything pending in one transaction that is always rolled back."""
+    conn.execute("BEGIN")
+    try:
+        for migration in todo:
+            if migration.no_transaction:
+                result.notes.append(f"{migration.version}: not tried — it must run outside a transaction")
+                emit(Skipped(migration.version, "runs without a transaction; a dry run cannot try it"))
+                continue
+            emit(Started(migration.version, migration.path, False))
+            prefix = f"SAVEPOINT pgshift_dry_run;\n{lock_timeout_sql(settings)};\n"
+            started = time.monotonic()
+            outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run")
+            if outcome.error is not None:
+                raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql,
+                               first_statement=2)
+            milliseconds = int((time.monotonic() - started) * 1000)
+            result.applied.append(AppliedMigrationResult(migration.version, migration.path, milliseconds))
+            emit(Applied(migration.version, migration.path, milliseconds))
+    finally:
+        execution.rollback_if_needed(conn)
+
+
+# --- rollback ---
+
+@dataclass(frozen=True)
+class RollbackStep:
+    version: str
+    path: Path | None
+    sql: str
+    source: str  # "file" (the current ROLLBACK block) or "recorded" (as stored when applied)
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    database: str
+    steps: tuple[RollbackStep, ...]
+
+    def fingerprint(self) -> str:
+        import hashlib
+        digest = hashlib.sha256(self.database.encode())
+        for step in self.steps:
+            digest.update(b"\0" + step.version.encode() + b"\0" + step.sql.encode())
+        return digest.hexdigest()
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        return {"database": self.database,
+                "steps": [{"version": s.version, "path": _rel(s.path, root) if s.path else None, "sql": s.sql,
+                           "source": s.source} for s in self.steps]}
+
+
+@dataclass
+class RollbackResult:
+    database: str
+    rolled_back: list[str] = field(default_factory=list)
+
+
+def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) -> RollbackPlan:
+    """What `rollback` would run, newest first; refuses a migration with no rollback SQL."""
+    if steps < 1:
+        raise UsageError("--steps must be 1 or more")
+    files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
+    with db.session(settings) as (conn, target):
+        rows = [r for r in tracking.read_applied(conn, settings) if r.state == tracking.APPLIED]
+    if not rows:
+        raise RollbackError("nothing to roll back: no migration is applied", help=None)
+    rows.sort(key=lambda r: r.version, reverse=True)
+    if to is not None:
+        if to not in {r.version for r in rows}:
+            raise UsageError(f"--to {to}: that version is not applied", help="`pgshift rollback --list` shows them")
+        chosen = [r for r in rows if r.version > to]
+        if not chosen:
+            raise RollbackError(f"nothing to roll back: {to} is the newest applied migration")
+    else:
+        chosen = rows[:steps]
+    plan_steps = []
+    for row in chosen:
+        migration = files.get(row.version)
+        if migration is not None and migration.has_rollback:
+            plan_steps.append(RollbackStep(row.version, migration.path, migration.rollback_sql.strip(), "file"))
+        elif row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip():
+            plan_steps.append(RollbackStep(row.version, migration.path if migration else None,
+                                           row.rollback_sql.strip(), "recorded"))
+        else:
+            raise RollbackError(
+                f"{row.version} has no rollback SQL, so it cannot be rolled back automatically",
+                help="add a `-- ROLLBACK:` block to the file (its checksum ignores that block), or undo the change "
+                     f"with a new migration; `pgshift mark {row.version} --pending` only edits the tracking table")
+    return RollbackPlan(target.display, tuple(plan_steps))
+
+
+def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None = None) -> RollbackResult:
+    """Run a reviewed plan: each step's rollback SQL and the removal of its row in one transaction.
+
+    The caller has obtained the human's confirmation for exactly this plan.
+    """
+    emit = on_event or (lambda event: None)
+    result = RollbackResult(plan.database)
+    files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
+    with db.session(settings) as (conn, target):
+        for step in plan.steps:
+            migration = files.get(step.version)
+            emit(Started(step.version, step.path or Path(step.version), False))
+            prefix = (f"BEGIN;\n{tracking.guard_sql(conn, settings, step.version, expect_applied=True, wait=True)};\n"
+                      f"{lock_timeout_sql(settings)};\n")
+            script = f"{prefix}{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT"
+            started = time.monotonic()
+            outcome = execution.run_script(conn, script)
+            if outcome.error is not None:
+                execution.rollback_if_needed(conn)
+                done = f"; already rolled back: {', '.join(result.rolled_back)}" if result.rolled_back else ""
+                if outcome.failed_index == 1 and outcome.error.diag.sqlstate == STATE_CHANGED:
+                    raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
+                findings = []
+                if migration is not None and step.source == "file" and migration.rollback_sql:
+                    findings.append(Finding("rollback-failed", Severity.ERROR, execution.describe(outcome.error),
+                                            migration.path, _rollback_error_span(migration, outcome, len(prefix))))
+                raise RollbackError(
+                    f"rollback of {step.version} failed and was undone; the migration stays applied{done}: "
+                    f"{execution.describe(outcome.error)}", findings=findings,
+                    help="fix the ROLLBACK block and try again")
+            result.rolled_back.append(step.version)
+            emit(Applied(step.version, step.path or Path(step.version), int((time.monotonic() - started) * 1000)))
+    return result
+
+
+def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int) -> Span:
+    sql_text = migration.rollback_sql or ""
+    stripped_start = len(sql_text) - len(sql_text.lstrip())
+    position = outcome.position
+    if position is not None and 0 <= position - prefix_length < len(sql_text.strip()):
+        offset = position - prefix_length + stripped_start
+        return migration.rollback_span(offset, offset)
+    statements = sql_parser.parse(sql_text).statements
+    index = (outcome.failed_index or 0) - 3
+    if 0 <= index < len(statements):
+        return migration.rollback_span(statements[index].start, statements[index].end)
+    return Span.at(migration.marker_line or 0, 0)

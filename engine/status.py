@@ -1,0 +1,114 @@
+"""What state every migration is in: files on disk merged with the tracking rows (`pgshift list`)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from engine import files as migration_files
+from engine.config import Settings
+from engine.files import MigrationFile
+from engine.tracking import APPLIED, FAILED, RUNNING, AppliedMigration
+
+
+class State(str, enum.Enum):
+    APPLIED = "applied"
+    PENDING = "pending"
+    CHANGED = "changed"          # applied, but the file's forward SQL differs from what ran
+    MISSING = "missing"          # applied, but the file is gone
+    FAILED = "failed"            # a no-transaction migration stopped part-way
+    RUNNING = "running"          # a no-transaction migration is running now, or was interrupted
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    version: str
+    state: State
+    path: Path | None
+    applied_at: datetime | None = None
+    execution_ms: int | None = None
+    applied_by: str | None = None
+    has_rollback: bool = False
+    out_of_order: bool = False
+    statements_run: int | None = None
+    error: str | None = None
+    recorded_checksum: str | None = None
+    file_checksum: str | None = None
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        path = self.path
+        if path is not None and root is not None:
+            try:
+                path = path.resolve().relative_to(root.resolve())
+            except ValueError:
+                pass
+        return {
+            "version": self.version,
+            "state": self.state.value,
+            "path": str(path) if path else None,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "execution_ms": self.execution_ms,
+            "applied_by": self.applied_by,
+            "rollback_available": self.has_rollback,
+            "out_of_order": self.out_of_order,
+            "statements_run": self.statements_run,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    migrations: tuple[MigrationStatus, ...]
+    database: str
+
+    def by_state(self, *states: State) -> list[MigrationStatus]:
+        return [m for m in self.migrations if m.state in states]
+
+    @property
+    def pending(self) -> list[MigrationStatus]:
+        return self.by_state(State.PENDING)
+
+
+def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[MigrationStatus]:
+    """Pure: one status per version, files and rows joined by version, sorted by version."""
+    rows = {row.version: row for row in applied}
+    newest_applied = max((row.version for row in applied if row.state == APPLIED), default=None)
+    result: list[MigrationStatus] = []
+    for migration in files:
+        row = rows.pop(migration.version, None)
+        if row is None:
+            result.append(MigrationStatus(
+                migration.version, State.PENDING, migration.path, has_rollback=migration.has_rollback,
+                out_of_order=newest_applied is not None and migration.version < newest_applied,
+                file_checksum=migration.checksum))
+            continue
+        state = {FAILED: State.FAILED, RUNNING: State.RUNNING}.get(row.state)
+        if state is None:
+            state = State.APPLIED if row.checksum == migration.checksum else State.CHANGED
+        result.append(MigrationStatus(
+            migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
+            has_rollback=migration.has_rollback or _recorded_rollback(row),
+            statements_run=row.statements_run, error=row.error, recorded_checksum=row.checksum,
+            file_checksum=migration.checksum))
+    for row in rows.values():
+        result.append(MigrationStatus(
+            row.version, State.MISSING, None, row.applied_at, row.execution_ms, row.applied_by,
+            has_rollback=_recorded_rollback(row), recorded_checksum=row.checksum,
+            statements_run=row.statements_run, error=row.error))
+    return sorted(result, key=lambda s: s.version)
+
+
+def _recorded_rollback(row: AppliedMigration) -> bool:
+    return bool(row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip())
+
+
+def list_migrations(settings: Settings) -> StatusReport:
+    """The `list` verb: read the folder and the tracking table (without creating it)."""
+    from engine import db, tracking
+
+    files = migration_files.discover(settings.migrations_dir)
+    with db.session(settings) as (conn, target):
+        applied = tracking.read_applied(conn, settings)
+    return StatusReport(tuple(merge(files, applied)), target.display)

@@ -1,0 +1,202 @@
+"""The one seam to `system.schema_migrations`: its DDL, its reads, and the SQL text of its writes.
+
+Writes are returned as SQL text (with literals quoted here) so the runner can send a migration, its lock
+and its tracking row to the server in a single round trip.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql as pgsql
+
+from engine.config import Settings
+from engine.errors import DatabaseUnavailableError
+
+APPLIED, FAILED, RUNNING = "applied", "failed", "running"
+
+COLUMNS = (
+    ("version", "text PRIMARY KEY"),
+    ("checksum", "text NOT NULL"),
+    ("state", "text NOT NULL DEFAULT 'applied'"),
+    ("applied_at", "timestamptz NOT NULL DEFAULT now()"),
+    ("execution_ms", "integer"),
+    ("applied_by", "text NOT NULL DEFAULT current_user"),
+    ("rollback_sql", "text"),
+    ("statements_run", "integer"),
+    ("error", "text"),
+)
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One tracking row: what the database believes about a migration."""
+
+    version: str
+    checksum: str
+    state: str
+    applied_at: datetime
+    execution_ms: int | None
+    applied_by: str
+    rollback_sql: str | None
+    statements_run: int | None
+    error: str | None
+
+
+def lock_key(settings: Settings) -> int:
+    """A stable 64-bit advisory-lock key per tracking table, so two projects in one database don't collide."""
+    return zlib.crc32(f"pgshift:{settings.tracking_table}".encode()) | (0x5067 << 32)
+
+
+def table(settings: Settings) -> pgsql.Composed:
+    return pgsql.Identifier(settings.tracking_schema, settings.tracking_name)
+
+
+def literal(conn: psycopg.Connection, value: object) -> str:
+    return pgsql.Literal(value).as_string(conn)
+
+
+def table_exists(conn: psycopg.Connection, settings: Settings) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       (f'"{settings.tracking_schema}"."{settings.tracking_name}"',)).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
+    """Create the schema and table on first use, under the migration lock so two first runs don't race.
+
+    Existing tables (e.g. from an older pgshift) get any missing columns added.
+    """
+    if table_exists(conn, settings) and _missing_columns(conn, settings) == []:
+        return
+    column_defs = pgsql.SQL(", ").join(pgsql.SQL(f"{name} {ddl}") for name, ddl in COLUMNS)
+    statements = [
+        pgsql.SQL("SELECT pg_advisory_xact_lock({})").format(lock_key(settings)),
+        pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(settings.tracking_schema)),
+        pgsql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table(settings), column_defs),
+    ]
+    try:
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(statement)
+            for name in _missing_columns(conn, settings):
+                ddl = dict(COLUMNS)[name].replace(" PRIMARY KEY", "")
+                if "NOT NULL" in ddl and "DEFAULT" not in ddl:
+                    ddl = ddl.replace(" NOT NULL", "")
+                conn.execute(pgsql.SQL(f"ALTER TABLE {{}} ADD COLUMN IF NOT EXISTS {name} {ddl}").format(table(settings)))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise DatabaseUnavailableError(
+            f"cannot create the tracking table {settings.tracking_table}: {exc.diag.message_primary}",
+            help=f"grant the connecting role CREATE on the database (or create schema "
+                 f"{settings.tracking_schema} owned by it), or set tracking_table in [tool.pgshift]") from None
+
+
+def _missing_columns(conn: psycopg.Connection, settings: Settings) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+        (f'"{settings.tracking_schema}"."{settings.tracking_name}"',)).fetchall()
+    present = {r[0] for r in rows}
+    return [name for name, _ in COLUMNS if name not in present]
+
+
+def read_applied(conn: psycopg.Connection, settings: Settings) -> list[AppliedMigration]:
+    """Every tracking row, oldest version first; an absent table means nothing was ever applied."""
+    if not table_exists(conn, settings):
+        return []
+    query = pgsql.SQL("SELECT {} FROM {} ORDER BY version").format(
+        pgsql.SQL(", ").join(pgsql.Identifier(name) for name, _ in COLUMNS), table(settings))
+    try:
+        rows = conn.execute(query).fetchall()
+    except psycopg.errors.UndefinedColumn:
+        ensure_table(conn, settings)
+        rows = conn.execute(query).fetchall()
+    return [AppliedMigration(*row) for row in rows]
+
+
+def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str,
+                       rollback_sql: str | None) -> str:
+    """The upsert that marks a migration applied; its execution time is measured by the server itself."""
+    return (
+        f"INSERT INTO {table(settings).as_string(conn)} "
+        "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error) "
+        f"VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
+        "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, current_user, "
+        f"{literal(conn, rollback_sql)}, NULL, NULL) "
+        "ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
+        "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, applied_by = EXCLUDED.applied_by, "
+        "rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, error = NULL"
+    )
+
+
+def delete_sql(conn: psycopg.Connection, settings: Settings, version: str) -> str:
+    return f"DELETE FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)}"
+
+
+def guard_sql(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
+              wait: bool) -> str:
+    """Take the transaction-level migration lock, then re-check the row's state under it.
+
+    A transaction-level lock is released at COMMIT/ROLLBACK, so it never leaks behind PgBouncer in
+    transaction mode the way session advisory locks do. Raises SQLSTATE PGSL1 when `wait` is false and the
+    lock is busy, PGSA1 when the state is no longer what this runner saw.
+    """
+    key = lock_key(settings)
+    condition = "NOT EXISTS" if expect_applied else "EXISTS"
+    lock = (f"PERFORM pg_advisory_xact_lock({key});" if wait else
+            f"IF NOT pg_try_advisory_xact_lock({key}) THEN "
+            "RAISE EXCEPTION 'pgshift: migration lock busy' USING ERRCODE = 'PGSL1'; END IF;")
+    return (
+        "DO $pgshift$ BEGIN "
+        f"{lock} "
+        f"IF {condition} (SELECT 1 FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)} "
+        "AND state = 'applied') THEN "
+        "RAISE EXCEPTION 'pgshift: state changed under the lock' USING ERRCODE = 'PGSA1'; END IF; "
+        "END $pgshift$"
+    )
+
+
+def lock_holder(conn: psycopg.Connection, settings: Settings) -> str | None:
+    """Who holds the migration lock, for the 'waiting for …' message."""
+    key = lock_key(settings)
+    row = conn.execute(
+        "SELECT a.pid, a.application_name, a.usename, a.client_addr, now() - a.xact_start "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+        ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
+    if not row:
+        return None
+    pid, app, user, addr, age = row
+    seconds = int(age.total_seconds()) if age else 0
+    return f"pid {pid} ({app or 'unknown program'}, user {user}{f', from {addr}' if addr else ''}, for {seconds}s)"
+
+
+def write_state(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str, state: str,
+                statements_run: int | None = None, error: str | None = None,
+                rollback_sql: str | None = None) -> None:
+    """Record a non-transactional migration's progress (running / failed) in its own small transaction."""
+    conn.execute(
+        pgsql.SQL("INSERT INTO {} (version, checksum, state, applied_at, applied_by, rollback_sql, statements_run, "
+                  "error) VALUES (%s, %s, %s, now(), current_user, %s, %s, %s) ON CONFLICT (version) DO UPDATE SET "
+                  "checksum = EXCLUDED.checksum, state = EXCLUDED.state, statements_run = EXCLUDED.statements_run, "
+                  "error = EXCLUDED.error, rollback_sql = EXCLUDED.rollback_sql").format(table(settings)),
+        (version, checksum, state, rollback_sql, statements_run, error))
+
+
+def update_checksum(conn: psycopg.Connection, settings: Settings, version: str, checksum: str) -> int:
+    cur = conn.execute(pgsql.SQL("UPDATE {} SET checksum = %s WHERE version = %s").format(table(settings)),
+                       (checksum, version))
+    return cur.rowcount
+
+
+def delete_row(conn: psycopg.Connection, settings: Settings, version: str) -> int:
+    return conn.execute(pgsql.SQL("DELETE FROM {} WHERE version = %s").format(table(settings)), (version,)).rowcount
+
+
+def insert_applied(conn: psycopg.Connection, settings: Settings, version: str, checksum: str,
+                   rollback_sql: str | None) -> None:
+    """`pgshift mark --applied`: adopt an existing change without running it."""
+    conn.execute(record_applied_sql(conn, settings, version=version, checksum=checksum, rollback_sql=rollback_sql)
+                 .replace("(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer", "NULL"))

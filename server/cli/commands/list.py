@@ -1,0 +1,53 @@
+"""Show every migration with its state: applied (when, how long), pending, changed since applied,
+applied but file missing, failed part-way — and whether a rollback is available."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.status import State, list_migrations
+from server.cli.context import CliContext
+from server.cli.output import describe_database
+
+NAME = "list"
+ALIASES = ["status"]
+HELP = "show the state of every migration"
+ORDER = 20
+
+MARKS = {State.APPLIED: "applied", State.PENDING: "pending", State.CHANGED: "CHANGED", State.MISSING: "MISSING",
+         State.FAILED: "FAILED", State.RUNNING: "RUNNING"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--exit-code", action="store_true",
+                        help="exit 1 when any migration is pending, changed, missing or failed (for CI gates)")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    describe_database(ctx)
+    report = list_migrations(ctx.settings)
+    ctx.emit_json({"ok": True, "database": report.database,
+                   "migrations": [m.to_dict(ctx.root) for m in report.migrations]})
+    if not report.migrations:
+        ctx.say(f"No migrations in {ctx.settings.migrations_dir}. Create one with: pgshift new \"description\"")
+    for m in report.migrations:
+        when = f"{m.applied_at:%Y-%m-%d %H:%M}" if m.applied_at else ""
+        took = f"{m.execution_ms} ms" if m.execution_ms is not None else ""
+        rollback = "rollback: yes" if m.has_rollback else "rollback: NO"
+        extra = ""
+        if m.out_of_order:
+            extra = "  (sorts before the newest applied: out of order)"
+        if m.state is State.FAILED:
+            extra = f"  (stopped after {m.statements_run or 0} statement(s): {m.error or ''})".replace("\n", " ")
+        ctx.say(f"{MARKS[m.state]:8} {m.version:60} {when:16} {took:>8}  {rollback}{extra}")
+    counts = {state: len(report.by_state(state)) for state in State}
+    summary = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
+    if report.migrations:
+        ctx.say(f"\n{summary}")
+    troubled = counts[State.CHANGED] + counts[State.MISSING] + counts[State.FAILED] + counts[State.RUNNING]
+    if troubled:
+        ctx.note("pgshift: some applied migrations changed, are missing or failed: `pgshift migrate` will refuse "
+                 "to run until that is resolved (see `pgshift repair --help`)")
+    if args.exit_code and (counts[State.PENDING] or troubled):
+        return 1
+    return 0

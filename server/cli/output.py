@@ -1,0 +1,16 @@
+"""Small shared pieces of human output."""
+
+from __future__ import annotations
+
+from engine.db import resolve_target
+from server.cli.context import CliContext
+
+
+def describe_database(ctx: CliContext) -> None:
+    """Say which database a command works on — always, and loudly for the embedded development one."""
+    target = resolve_target(ctx.settings)
+    if target.embedded:
+        ctx.note(f"pgshift: no database configured; using the embedded development database in {target.source} "
+                 "(set DATABASE_URL or --database-url for a real one)")
+    else:
+        ctx.note(f"pgshift: database {target.display}")
