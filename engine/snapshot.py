@@ -712,9 +712,10 @@ def _render_table(table: Table) -> list[str]:
     for kind in ("unique", "check", "exclusion"):
         for constraint in table.constraints_of(kind):
             facts.append(f"- **{kind.capitalize()}** {_code(constraint.name)}: {_code(constraint.definition)}")
+    # Indexes that implement a primary key, unique or exclusion constraint are shown by the constraint.
     for index in table.indexes:
-        backing = f" (implements {_code(index.constraint)})" if index.constraint else ""
-        facts.append(f"- **Index** {_code(index.name)}{backing}: {_code(index.definition)}")
+        if not index.constraint:
+            facts.append(f"- **Index** {_code(index.name)}: {_code(index.definition)}")
     for trigger in table.triggers:
         facts.append(f"- **Trigger** {_code(trigger.name)}: {_code(trigger.definition)}")
     if table.row_security:
