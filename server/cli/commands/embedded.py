@@ -1,0 +1,35 @@
+"""The embedded development database under .pgshift/ that pgshift starts when no database is configured:
+show where it is, or stop it (it keeps running between commands so that each command starts instantly)."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.db import redact, start_embedded, stop_embedded
+from server.cli.context import CliContext
+
+NAME = "embedded"
+HELP = "status / stop / url of the embedded development database"
+ORDER = 90
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["status", "stop", "url"], help="what to do")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    folder = ctx.settings.embedded_dir
+    if args.action == "stop":
+        stopped = stop_embedded(folder)
+        ctx.say("stopped the embedded database" if stopped else "the embedded database was not running")
+        ctx.emit_json({"ok": True, "stopped": stopped})
+        return 0
+    running = (folder / "pgdata" / "postmaster.pid").exists()
+    if args.action == "url":
+        url = start_embedded(folder)
+        ctx.say(redact(url))
+        ctx.emit_json({"ok": True, "url": redact(url)})
+        return 0
+    ctx.say(f"{folder / 'pgdata'}: {'running' if running else 'not running'}")
+    ctx.emit_json({"ok": True, "path": str(folder / "pgdata"), "running": running})
+    return 0

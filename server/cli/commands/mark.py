@@ -1,0 +1,33 @@
+"""Record a migration as applied without running it (adopting an existing database), or as pending
+without running its rollback (after undoing a change by hand). Only the tracking table changes."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.repair import apply_changes, plan_mark
+from server.cli.context import CliContext
+from server.cli.output import describe_database
+
+NAME = "mark"
+HELP = "mark a migration applied or pending without running it (asks for confirmation)"
+ORDER = 61
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("version", help="the migration's version (file name without .sql)")
+    state = parser.add_mutually_exclusive_group(required=True)
+    state.add_argument("--applied", action="store_true", help="record it as applied")
+    state.add_argument("--pending", action="store_true", help="remove its tracking row")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask")
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    describe_database(ctx)
+    change = plan_mark(ctx.settings, args.version, applied=args.applied)
+    ctx.note(f"This will change the tracking table:\n  - {change.description}")
+    ctx.confirm("Apply this change?", assume_yes=args.yes, what="mark")
+    apply_changes(ctx.settings, [change])
+    ctx.say(f"marked {change.version} {'applied' if args.applied else 'pending'}")
+    ctx.emit_json({"ok": True, "changes": [change.to_dict()]})
+    return 0
