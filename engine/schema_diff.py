@@ -1,0 +1,124 @@
+"""Compare two `Schema` readings object by object: what exists in one and not the other, and what changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.snapshot import Schema
+
+Facts = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One object that differs. `change` is added (only in `after`), removed (only in `before`) or changed."""
+
+    kind: str
+    name: str
+    change: str
+    attribute: str | None = None
+    before: object = None
+    after: object = None
+
+    def describe(self, *, added: str = "was added", removed: str = "was removed") -> str:
+        if self.change == "added":
+            return f"{self.kind} {self.name} {added}"
+        if self.change == "removed":
+            return f"{self.kind} {self.name} {removed}"
+        if _too_long(self.before) or _too_long(self.after):
+            return f"{self.kind} {self.name} {self.attribute} changed"
+        return f"{self.kind} {self.name} {self.attribute} changed from {_show(self.before)} to {_show(self.after)}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _too_long(value: object) -> bool:
+    return isinstance(value, str) and (len(value) > 100 or "\n" in value)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
+    """Every object of the schema keyed by (kind, name), with the facts that make it what it is."""
+    found: dict[tuple[str, str], Facts] = {}
+    for info in schema.schemas:
+        found[("schema", info.name)] = {"comment": info.comment}
+    for ext in schema.extensions:
+        found[("extension", ext.name)] = {"version": ext.version, "schema": ext.schema}
+    for table in schema.tables:
+        name = table.qualified_name
+        found[(table.kind, name)] = {
+            "column order": tuple(c.name for c in table.columns), "row level security": table.row_security,
+            "partition key": table.partition_key, "partition of": table.partition_of,
+            "partition bound": table.partition_bound, "comment": table.comment}
+        for column in table.columns:
+            found[("column", f"{name}.{column.name}")] = {
+                "type": column.type, "nullable": column.nullable, "default": column.default,
+                "identity": column.identity, "generated": column.generated, "collation": column.collation,
+                "comment": column.comment}
+        for constraint in table.constraints:
+            found[(f"{constraint.kind} constraint", f"{constraint.name} on {name}")] = {
+                "definition": constraint.definition}
+        for index in table.indexes:
+            found[("index", f"{table.schema}.{index.name}")] = {"definition": index.definition}
+        for trigger in table.triggers:
+            found[("trigger", f"{trigger.name} on {name}")] = {"definition": trigger.definition}
+        for policy in table.policies:
+            found[("policy", f"{policy.name} on {name}")] = {
+                "command": policy.command, "permissive": policy.permissive, "roles": policy.roles,
+                "using": policy.using, "with check": policy.with_check}
+    for view in schema.views:
+        kind = "materialized view" if view.materialized else "view"
+        found[(kind, view.qualified_name)] = {"definition": view.definition, "comment": view.comment}
+        for index in view.indexes:
+            found[("index", f"{view.schema}.{index.name}")] = {"definition": index.definition}
+    for enum in schema.enums:
+        found[("enum", enum.qualified_name)] = {"values": enum.values, "comment": enum.comment}
+    for domain in schema.domains:
+        found[("domain", domain.qualified_name)] = {
+            "base type": domain.base_type, "nullable": domain.nullable, "default": domain.default,
+            "checks": domain.constraints, "comment": domain.comment}
+    for composite in schema.composite_types:
+        found[("type", composite.qualified_name)] = {
+            "attributes": tuple(f"{a} {t}" for a, t in composite.attributes), "comment": composite.comment}
+    for sequence in schema.sequences:
+        found[("sequence", sequence.qualified_name)] = {
+            "type": sequence.type, "start": sequence.start, "increment": sequence.increment,
+            "minimum": sequence.minimum, "maximum": sequence.maximum, "cycle": sequence.cycle,
+            "owned by": sequence.owned_by}
+    for function in schema.functions:
+        found[(function.kind, function.signature)] = {
+            "result type": function.returns, "language": function.language, "definition": function.definition,
+            "comment": function.comment}
+    return found
+
+
+def diff_schemas(before: Schema, after: Schema) -> list[Difference]:
+    """What changed from `before` to `after`, sorted by kind and name; empty when they are the same."""
+    old, new = objects(before), objects(after)
+    differences: list[Difference] = []
+    for key in sorted(old.keys() | new.keys()):
+        kind, name = key
+        if key not in new:
+            differences.append(Difference(kind, name, "removed"))
+        elif key not in old:
+            differences.append(Difference(kind, name, "added"))
+        else:
+            for attribute, was in old[key].items():
+                now = new[key].get(attribute)
+                if was == now:
+                    continue
+                # A column added or removed is reported as such; the order only matters among the same columns.
+                if attribute == "column order" and set(was) != set(now):  # type: ignore[arg-type]
+                    continue
+                differences.append(Difference(kind, name, "changed", attribute, was, now))
+    return differences

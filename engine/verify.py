@@ -1,0 +1,370 @@
+"""Prove migrations in a throw-away database: forward, rollback back to the same schema, forward again.
+
+The scratch database (`pgshift_verify_<random>`) is created on the configured server when the role may
+create databases (so the server's version and extensions are the ones that count), else on the embedded
+PostgreSQL; it is dropped WITH (FORCE) afterwards whatever happens. The real database is only read (which
+migrations are applied) and used to issue CREATE/DROP DATABASE; its data is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import psycopg
+from psycopg import conninfo, sql as pgsql
+
+from engine import db, execution
+from engine import files as migration_files
+from engine import sql as sql_parser
+from engine.config import Settings
+from engine.errors import DatabaseUnavailableError, MigrationFileError, PgshiftError, UsageError
+from engine.files import MigrationFile
+from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.schema_diff import Difference, diff_schemas
+from engine.snapshot import Schema, read_schema
+
+SCRATCH_PREFIX = "pgshift_verify_"
+
+OK = "ok"
+FAILED = "failed"
+NO_ROLLBACK = "no-rollback"  # the forward SQL was proven; there is no rollback to prove
+
+FORWARD, ROLLBACK, REAPPLY, SETUP = "forward", "rollback", "reapply", "setup"
+
+
+@dataclass(frozen=True)
+class MigrationVerification:
+    """The verdict on one migration. `step` names where it failed; `findings` place the problem in the file."""
+
+    version: str
+    path: Path
+    status: str
+    step: str | None = None
+    message: str = ""
+    findings: tuple[Finding, ...] = ()
+    differences: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        return {"version": self.version, "path": _rel(self.path, root), "status": self.status, "ok": self.ok,
+                "step": self.step, "message": self.message, "differences": list(self.differences),
+                "findings": [f.to_dict(root) for f in self.findings]}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    migrations: tuple[MigrationVerification, ...]
+    scratch_server: str  # where the scratch database lived, for people
+    selection: str  # why these migrations: "given", "pending", "last"
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.migrations)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for m in self.migrations for f in m.findings]
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        return {"ok": self.ok, "scratch_server": self.scratch_server, "selection": self.selection,
+                "migrations": [m.to_dict(root) for m in self.migrations]}
+
+
+class VerifyError(PgshiftError):
+    code = "verify-failed"
+
+
+OnProgress = Callable[[str, MigrationVerification | None], None]
+
+
+# --------------------------------------------------------------------------------------------- the verb
+
+def verify(settings: Settings, versions: list[str] | None = None, *,
+           on_progress: OnProgress | None = None) -> VerifyResult:
+    """Verify the given migrations (versions, file names or unique prefixes).
+
+    Without versions: the migrations not yet applied on the configured database when it can be reached,
+    or the newest migration when nothing is pending or the database cannot be reached.
+    """
+    files = migration_files.discover(settings.migrations_dir)
+    if not files:
+        raise UsageError(f"no migrations in {settings.migrations_dir}", help="create one with 'pgshift new'")
+
+    admin, target = _connect_admin(settings)
+    try:
+        if versions:
+            targets, selection = _select(files, versions), "given"
+        else:
+            targets, selection = _default_targets(files, admin, settings)
+        last = max(files.index(t) for t in targets)
+        broken = [f for m in files[: last + 1] for f in m.findings if f.severity is Severity.ERROR]
+        if broken:
+            raise MigrationFileError("migration files have format errors; nothing was verified", findings=broken,
+                                     help="fix the files first ('pgshift check' lists the problems)")
+        if admin is None or not _may_create_database(admin):
+            if admin is not None:
+                admin.close()
+            admin, target = None, None
+        with _server_for_scratch(settings, admin, target) as (server_conn, server_dsn, where):
+            results = _verify_all(files, targets, server_conn, server_dsn, on_progress)
+        return VerifyResult(tuple(results), where, selection)
+    finally:
+        if admin is not None and not admin.closed:
+            admin.close()
+
+
+def _connect_admin(settings: Settings) -> tuple[psycopg.Connection | None, db.Target | None]:
+    """The configured database, or None when it cannot be reached (verification can still run embedded)."""
+    try:
+        target = db.resolve_target(settings)
+        return db.connect(target), target
+    except DatabaseUnavailableError:
+        return None, None
+
+
+def _select(files: list[MigrationFile], wanted: list[str]) -> list[MigrationFile]:
+    chosen: list[MigrationFile] = []
+    for word in wanted:
+        name = Path(word).name
+        stem = name[:-4] if name.endswith(".sql") else name
+        matches = [f for f in files if f.version == stem] or [f for f in files if f.version.startswith(stem)]
+        if len(matches) != 1:
+            known = ", ".join(f.version for f in files[-5:])
+            raise UsageError(f"{'no' if not matches else 'more than one'} migration matches {word!r}",
+                             help=f"give a version or file name, e.g. one of: {known}")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return sorted(chosen, key=lambda f: f.version)
+
+
+def _default_targets(files: list[MigrationFile], admin: psycopg.Connection | None,
+                     settings: Settings) -> tuple[list[MigrationFile], str]:
+    if admin is not None:
+        try:
+            from engine import tracking
+            applied = {row.version for row in tracking.read_applied(admin, settings)}
+        except (psycopg.Error, PgshiftError):
+            applied = None
+        if applied is not None:
+            pending = [f for f in files if f.version not in applied]
+            if pending:
+                return pending, "pending"
+    return [files[-1]], "last"
+
+
+def _may_create_database(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
+
+
+@contextlib.contextmanager
+def _server_for_scratch(settings: Settings, admin: psycopg.Connection | None,
+                        target: db.Target | None) -> Iterator[tuple[psycopg.Connection, str, str]]:
+    """A connection to the server that will hold the scratch database: the configured one or the embedded one."""
+    if admin is not None and target is not None:
+        yield admin, target.dsn, target.display
+        return
+    folder = settings.embedded_dir or settings.project_root / ".pgshift"
+    embedded = db.Target(db.start_embedded(folder), str(folder / "pgdata"), embedded=True)
+    conn = db.connect(embedded)
+    try:
+        yield conn, embedded.dsn, f"embedded PostgreSQL in {folder / 'pgdata'}"
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------------------------- the work
+
+class _Scratch:
+    """One scratch database and a connection to it; `close()` drops it, forcibly."""
+
+    def __init__(self, server: psycopg.Connection, server_dsn: str) -> None:
+        self.server = server
+        self.name = SCRATCH_PREFIX + secrets.token_hex(6)
+        server.execute(pgsql.SQL("CREATE DATABASE {} TEMPLATE template0").format(pgsql.Identifier(self.name)))
+        try:
+            self.conn = psycopg.connect(conninfo.make_conninfo(server_dsn, dbname=self.name), autocommit=True,
+                                        connect_timeout=db.CONNECT_TIMEOUT_SECONDS,
+                                        application_name=db.APPLICATION_NAME + " verify")
+        except psycopg.Error:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        self.server.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            pgsql.Identifier(self.name)))
+
+
+@dataclass
+class _Failure:
+    step: str
+    message: str
+    findings: list[Finding] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def _verify_all(files: list[MigrationFile], targets: list[MigrationFile], server: psycopg.Connection,
+                server_dsn: str, on_progress: OnProgress | None) -> list[MigrationVerification]:
+    results: list[MigrationVerification] = []
+    scratch: _Scratch | None = None
+    applied_upto = -1  # index in `files` of the last migration applied in the scratch database
+    try:
+        for migration in targets:
+            if on_progress:
+                on_progress(migration.version, None)
+            position = files.index(migration)
+            if scratch is None:
+                scratch, applied_upto = _Scratch(server, server_dsn), -1
+            setup_failure = None
+            for earlier in files[applied_upto + 1: position]:
+                setup_failure = _apply(scratch.conn, earlier, FORWARD)
+                if setup_failure:
+                    setup_failure = _Failure(SETUP, f"cannot set up: the earlier migration {earlier.name} failed: "
+                                                    f"{setup_failure.message}", setup_failure.findings)
+                    break
+                applied_upto = files.index(earlier)
+            if setup_failure:
+                result = _verdict(migration, FAILED, setup_failure)
+            else:
+                result = _verify_one(scratch.conn, migration)
+            results.append(result)
+            if on_progress:
+                on_progress(migration.version, result)
+            if result.status == FAILED:
+                # The scratch database is in an unknown state now; the next target gets a fresh one.
+                scratch.close()
+                scratch = None
+                if result.step == SETUP:
+                    break
+            else:
+                applied_upto = position
+        for migration in targets[len(results):]:
+            results.append(MigrationVerification(migration.version, migration.path, FAILED, SETUP,
+                                                 "not verified: an earlier migration fails"))
+    finally:
+        if scratch is not None:
+            scratch.close()
+    return results
+
+
+def _verify_one(conn: psycopg.Connection, migration: MigrationFile) -> MigrationVerification:
+    before = read_schema(conn)
+    failure = _apply(conn, migration, FORWARD)
+    if failure:
+        return _verdict(migration, FAILED, failure)
+    if not migration.has_rollback:
+        return MigrationVerification(migration.version, migration.path, NO_ROLLBACK, ROLLBACK,
+                                     "cannot verify rollback: no ROLLBACK block", (Finding(
+                                         "missing-rollback", Severity.WARNING,
+                                         "cannot verify rollback: no ROLLBACK block", migration.path,
+                                         _end_of(migration),
+                                         help="add '-- ROLLBACK:' and the commented SQL that undoes the migration"),))
+    failure = _apply(conn, migration, ROLLBACK)
+    if failure:
+        return _verdict(migration, FAILED, failure)
+    differences = diff_schemas(before, read_schema(conn))
+    if differences:
+        return _verdict(migration, FAILED, _incomplete(migration, differences))
+    failure = _apply(conn, migration, REAPPLY)
+    if failure:
+        return _verdict(migration, FAILED, failure)
+    return MigrationVerification(migration.version, migration.path, OK, None,
+                                 "forward, rollback and reapply succeeded; the rollback restores the schema")
+
+
+def _verdict(migration: MigrationFile, status: str, failure: _Failure) -> MigrationVerification:
+    return MigrationVerification(migration.version, migration.path, status, failure.step, failure.message,
+                                 tuple(failure.findings), tuple(failure.differences))
+
+
+def _end_of(migration: MigrationFile) -> Span:
+    index = LineIndex(migration.text)
+    return index.span(len(migration.text), len(migration.text))
+
+
+def _incomplete(migration: MigrationFile, differences: list[Difference]) -> _Failure:
+    messages = [d.describe(added="still exists after the rollback",
+                           removed="is missing after the rollback (it existed before the migration)")
+                for d in differences]
+    marker = Span.at(migration.marker_line or 0, 0, migration.marker_line or 0, len(migration_files.ROLLBACK_MARKER))
+    findings = [Finding("rollback-incomplete", Severity.ERROR, f"the rollback does not restore the schema: {m}",
+                        migration.path, marker,
+                        help="make the ROLLBACK block undo everything the forward SQL does")
+                for m in messages]
+    summary = "the rollback does not restore the schema: " + "; ".join(messages)
+    return _Failure(ROLLBACK, summary, findings, messages)
+
+
+def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Failure | None:
+    """Run the forward (or rollback) SQL as the runner would: one transaction, or statement by statement."""
+    rollback = step == ROLLBACK
+    sql_text = (migration.rollback_sql or "") if rollback else migration.forward_sql
+    if migration.no_transaction:
+        for statement in sql_parser.parse(sql_text).statements:
+            outcome = execution.run_script(conn, statement.text)
+            if outcome.error is not None:
+                execution.rollback_if_needed(conn)
+                position = outcome.position
+                return _sql_failure(migration, step, outcome.error,
+                                    None if position is None else statement.start + position,
+                                    (statement.start, statement.end))
+        return None
+    conn.execute("BEGIN")
+    outcome = execution.run_script(conn, sql_text)
+    if outcome.error is None:
+        conn.execute("COMMIT")
+        return None
+    execution.rollback_if_needed(conn)
+    statements = sql_parser.parse(sql_text).statements
+    failed = outcome.failed_index or 0
+    statement = statements[failed] if failed < len(statements) else None
+    return _sql_failure(migration, step, outcome.error, outcome.position,
+                        (statement.start, statement.end) if statement else None)
+
+
+def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, offset: int | None,
+                 statement: tuple[int, int] | None) -> _Failure:
+    """PostgreSQL's error placed in the file: at its reported position, else over the failing statement."""
+    rollback = step == ROLLBACK
+    if offset is not None:
+        start = end = offset
+    elif statement is not None:
+        start, end = statement
+    else:
+        start = end = 0
+    if rollback:
+        span = migration.rollback_span(start, end)
+    else:
+        span = LineIndex(migration.text).span(start, end)
+    what = {FORWARD: "the forward SQL", ROLLBACK: "the rollback SQL",
+            REAPPLY: "the forward SQL, run again after the rollback,"}[step]
+    description = execution.describe(error)
+    code = {FORWARD: "migration-failed", ROLLBACK: "rollback-failed", REAPPLY: "reapply-failed"}[step]
+    help_text = {FORWARD: None,
+                 ROLLBACK: "fix the ROLLBACK block so that it runs after the forward SQL",
+                 REAPPLY: "the rollback leaves something behind that the forward SQL cannot create again"}[step]
+    finding = Finding(code, Severity.ERROR, f"{what} failed: {description}", migration.path, span, help=help_text)
+    line, col = span.start.line + 1, span.start.column + 1
+    return _Failure(step, f"{migration.path.name}:{line}:{col}: {what} failed: {description}", [finding])
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)

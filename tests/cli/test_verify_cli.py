@@ -1,0 +1,34 @@
+"""`pgshift verify`: per-migration lines, located findings on stderr, exit 1 on failure, `--json`."""
+
+from __future__ import annotations
+
+import json
+
+from server.cli.main import main
+from tests.conftest import write_migration
+
+
+def _cli(project, *args: str) -> int:
+    return main(["-C", str(project.project_root), "--database-url", project.database_url, *args])
+
+
+def test_verify_reports_each_migration_and_fails_with_located_findings(project, capsys):
+    write_migration(project, "2024-01-01_1000_create_users.sql",
+                    "CREATE TABLE users (id int);\n-- ROLLBACK:\n-- DROP TABLE users;\n")
+    write_migration(project, "2024-01-02_1000_add_index.sql",
+                    "CREATE INDEX users_id_idx ON users (id);\n-- ROLLBACK:\n-- SELECT 1;\n")
+    assert _cli(project, "verify") == 1
+    out, err = capsys.readouterr()
+    assert "ok                 2024-01-01_1000_create_users" in out
+    assert "FAILED (rollback)  2024-01-02_1000_add_index" in out
+    assert ("migrations/2024-01-02_1000_add_index.sql:2:1: error[rollback-incomplete]: the rollback does not "
+            "restore the schema: index public.users_id_idx still exists after the rollback") in err
+
+
+def test_verify_passes_with_exit_0_and_json(project, capsys):
+    write_migration(project, "2024-01-01_1000_create_users.sql",
+                    "CREATE TABLE users (id int);\n-- ROLLBACK:\n-- DROP TABLE users;\n")
+    assert _cli(project, "verify", "--json", "2024-01-01_1000_create_users") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and data["selection"] == "given"
+    assert data["migrations"][0]["status"] == "ok"

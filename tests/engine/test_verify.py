@@ -1,0 +1,144 @@
+"""engine.verify against real servers: good migrations pass, incomplete rollbacks and SQL errors are placed."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from engine.errors import UsageError
+from engine.verify import FAILED, NO_ROLLBACK, OK, verify
+from tests.conftest import write_migration
+
+USERS = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+-- ROLLBACK:
+-- DROP TABLE users;
+"""
+
+
+def _scratch_databases(url: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'pgshift_verify_%'")]
+
+
+def test_a_good_migration_passes_and_the_scratch_database_is_gone(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    write_migration(project, "2024-01-02_1000_add_index.sql", """CREATE INDEX users_email_idx ON users (email);
+ALTER TABLE users ADD COLUMN name text DEFAULT 'x';
+-- ROLLBACK:
+-- ALTER TABLE users DROP COLUMN name;
+-- DROP INDEX users_email_idx;
+""")
+    result = verify(project)
+    assert result.ok
+    assert [(m.version, m.status) for m in result.migrations] == [
+        ("2024-01-01_1000_create_users", OK), ("2024-01-02_1000_add_index", OK)]
+    assert _scratch_databases(project.database_url) == []
+    # The real database was not touched.
+    with psycopg.connect(project.database_url) as conn:
+        assert conn.execute("SELECT to_regclass('public.users')").fetchone() == (None,)
+
+
+def test_a_rollback_that_forgets_an_index_fails_naming_it(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    path = write_migration(project, "2024-01-02_1000_add_index.sql", """CREATE INDEX users_email_idx ON users (email);
+ALTER TABLE users ADD COLUMN name text;
+-- ROLLBACK:
+-- ALTER TABLE users DROP COLUMN name;
+""")
+    result = verify(project, ["2024-01-02_1000_add_index"])
+    assert not result.ok
+    [verdict] = result.migrations
+    assert (verdict.status, verdict.step) == (FAILED, "rollback")
+    assert verdict.differences == ("index public.users_email_idx still exists after the rollback",)
+    [finding] = verdict.findings
+    assert finding.code == "rollback-incomplete" and finding.path == path
+    assert finding.span.start.line == 2  # the ROLLBACK marker
+    assert "users_email_idx" in finding.render()
+    assert _scratch_databases(project.database_url) == []
+
+
+def test_a_rollback_that_restores_the_wrong_type_says_so(project):
+    write_migration(project, "2024-01-01_1000_create_t.sql", "CREATE TABLE t (c integer);\n-- ROLLBACK:\n-- DROP TABLE t;\n")
+    write_migration(project, "2024-01-02_1000_widen.sql", """ALTER TABLE t ALTER COLUMN c TYPE bigint;
+-- ROLLBACK:
+-- ALTER TABLE t ALTER COLUMN c TYPE numeric;
+""")
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert verdict.differences == ("column public.t.c type changed from integer to numeric",)
+
+
+def test_broken_forward_sql_fails_with_file_line_col(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    write_migration(project, "2024-01-02_1000_broken.sql", """-- a comment first
+ALTER TABLE users ADD COLUMN age integer;
+SELECT   nosuchcolumn FROM users;
+-- ROLLBACK:
+-- ALTER TABLE users DROP COLUMN age;
+""")
+    [verdict] = verify(project, ["2024-01-02_1000_broken.sql"]).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "forward")
+    assert verdict.message.startswith('2024-01-02_1000_broken.sql:3:10: the forward SQL failed: column '
+                                      '"nosuchcolumn" does not exist')
+    rendered = verdict.findings[0].render(project.project_root)
+    assert rendered.startswith("migrations/2024-01-02_1000_broken.sql:3:10: error[migration-failed]:")
+    assert _scratch_databases(project.database_url) == []
+
+
+def test_broken_rollback_sql_is_placed_in_the_rollback_block(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", """CREATE TABLE users (id int);
+-- ROLLBACK:
+-- DROP TABLE users;
+--   DROP TABLE nosuchtable;
+""")
+    [verdict] = verify(project).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "rollback")
+    assert verdict.findings[0].code == "rollback-failed"
+    # Line 4 of the file, column of `DROP` after the `-- ` prefix and two spaces.
+    assert verdict.findings[0].render().split(": error")[0].endswith(":4:6")
+    assert 'table "nosuchtable" does not exist' in verdict.message
+
+
+def test_a_rollback_that_leaves_something_behind_fails_on_reapply_or_diff(project):
+    write_migration(project, "2024-01-01_1000_seq.sql", """CREATE SEQUENCE counter;
+-- ROLLBACK:
+-- SELECT 1;
+""")
+    [verdict] = verify(project).migrations
+    assert verdict.status == FAILED
+    assert "sequence public.counter still exists after the rollback" in verdict.differences
+
+
+def test_a_migration_without_rollback_cannot_be_fully_verified(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", "CREATE TABLE users (id int);\n")
+    [verdict] = verify(project).migrations
+    assert verdict.status == NO_ROLLBACK and not verdict.ok
+    assert verdict.message == "cannot verify rollback: no ROLLBACK block"
+
+
+def test_no_transaction_migrations_run_statement_by_statement(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    write_migration(project, "2024-01-02_1000_index_concurrently.sql", """-- pgshift: no-transaction
+CREATE INDEX CONCURRENTLY users_email_idx ON users (email);
+-- ROLLBACK:
+-- DROP INDEX CONCURRENTLY users_email_idx;
+""")
+    assert verify(project, ["2024-01-02"]).ok
+
+
+def test_default_is_the_pending_migrations(project):
+    from engine.runner import migrate
+
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    migrate(project)
+    write_migration(project, "2024-01-02_1000_add_name.sql",
+                    "ALTER TABLE users ADD COLUMN name text;\n-- ROLLBACK:\n-- ALTER TABLE users DROP COLUMN name;\n")
+    result = verify(project)
+    assert result.selection == "pending"
+    assert [m.version for m in result.migrations] == ["2024-01-02_1000_add_name"]
+    assert result.ok
+
+
+def test_unknown_version_is_a_usage_error(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+    with pytest.raises(UsageError):
+        verify(project, ["2030"])
