@@ -112,8 +112,14 @@ def verify(settings: Settings, versions: list[str] | None = None, *,
             if admin is not None:
                 admin.close()
             admin, target = None, None
-        with _server_for_scratch(settings, admin, target) as (server_conn, server_dsn, where):
-            results = _verify_all(files, targets, server_conn, server_dsn, on_progress)
+        try:
+            with _server_for_scratch(settings, admin, target) as (server_conn, server_dsn, where):
+                results = _verify_all(files, targets, server_conn, server_dsn, on_progress)
+        except psycopg.Error as exc:
+            # Not a migration's SQL (those become verdicts) but the scratch database itself: creating,
+            # connecting, reading the catalog or dropping it.
+            raise VerifyError(f"verification stopped: {db.redact(str(exc).strip())}",
+                              help="check that the role may create and drop databases on the server") from exc
         return VerifyResult(tuple(results), where, selection)
     finally:
         if admin is not None and not admin.closed:
@@ -147,16 +153,25 @@ def _select(files: list[MigrationFile], wanted: list[str]) -> list[MigrationFile
 def _default_targets(files: list[MigrationFile], admin: psycopg.Connection | None,
                      settings: Settings) -> tuple[list[MigrationFile], str]:
     if admin is not None:
-        try:
-            from engine import tracking
-            applied = {row.version for row in tracking.read_applied(admin, settings)}
-        except (psycopg.Error, PgshiftError):
-            applied = None
+        applied = _applied_versions(admin, settings)
         if applied is not None:
             pending = [f for f in files if f.version not in applied]
             if pending:
                 return pending, "pending"
     return [files[-1]], "last"
+
+
+def _applied_versions(conn: psycopg.Connection, settings: Settings) -> set[str] | None:
+    """Versions with a tracking row, read-only (tracking.read_applied may upgrade the table); None if unreadable."""
+    from engine import tracking
+
+    try:
+        if not tracking.table_exists(conn, settings):
+            return set()
+        query = pgsql.SQL("SELECT version FROM {}").format(tracking.table(settings))
+        return {row[0] for row in conn.execute(query).fetchall()}
+    except psycopg.Error:
+        return None
 
 
 def _may_create_database(conn: psycopg.Connection) -> bool:

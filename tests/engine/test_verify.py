@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 
@@ -142,3 +144,29 @@ def test_unknown_version_is_a_usage_error(project):
     write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
     with pytest.raises(UsageError):
         verify(project, ["2030"])
+
+
+def test_without_create_database_the_embedded_server_is_used(project):
+    from engine.db import start_embedded, stop_embedded
+
+    role = "nocreate_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(project.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+    try:
+        limited_url = psycopg.conninfo.make_conninfo(project.database_url, user=role)
+        try:
+            psycopg.connect(limited_url).close()
+        except psycopg.Error:
+            pytest.skip("the server does not let the new role in without a password")
+        settings = project.with_overrides(database_url=limited_url)
+        write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
+        try:
+            result = verify(settings)
+            assert result.ok
+            assert result.scratch_server.startswith("embedded PostgreSQL")
+            assert _scratch_databases(start_embedded(settings.embedded_dir)) == []
+        finally:
+            stop_embedded(settings.embedded_dir)
+    finally:
+        with psycopg.connect(project.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE "{role}"')
