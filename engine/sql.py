@@ -118,3 +118,257 @@ def _trim_end(sql: str, start: int, end: int) -> int:
     if text.endswith(";"):
         text = text[:-1].rstrip()
     return start + len(text)
+
+
+# --- Fast, incremental analysis for `check` -------------------------------------------------------------------
+#
+# The editor calls the linter on every keystroke, so a script is cut into statement-sized chunks by a small
+# lexer (quotes, comments, dollar quotes) and each chunk's parse tree is cached by its text: an edit re-parses
+# only the chunk it touched. The lexer also finds what psql would handle itself and PostgreSQL never sees:
+# backslash meta-commands and the data lines after `COPY ... FROM stdin`.
+
+import re as _re
+
+_SPECIAL_RE = _re.compile(r"""[;'"$\n]|--|/\*""")
+_DOLLAR_TAG_RE = _re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$")
+_META_LINE_RE = _re.compile(r"[ \t]*\\")
+_COPY_STDIN_RE = _re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*copy\b.*\bfrom\s+stdin\b", _re.IGNORECASE | _re.DOTALL)
+_IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+_CACHE_LIMIT = 50_000
+_chunk_cache: dict[str, tuple[list[dict] | None, SyntaxProblem | None]] = {}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of the text that psql would treat as one unit: SQL up to a `;`, a meta-command, or COPY data."""
+
+    start: int
+    end: int
+    kind: str  # "sql", "meta" or "copy-data"
+
+
+@dataclass(frozen=True)
+class LocatedStatement(Statement):
+    """A statement parsed from a chunk: `offset()` turns a node's byte `location` into a character offset."""
+
+    base: int = 0
+    source: str = field(default="", repr=False, compare=False)
+
+    def offset(self, location: int | None) -> int:
+        """Character offset in the whole text of a parse-tree `location` (or the statement start if absent)."""
+        if location is None or location < 0:
+            return self.start
+        if self.source.isascii():
+            return self.base + location
+        return self.base + _OffsetMap(self.source).char(location)
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything `check` needs from one SQL text: statements, syntax errors, psql-only parts."""
+
+    sql: str
+    statements: tuple[LocatedStatement, ...]
+    errors: tuple[SyntaxProblem, ...] = ()
+    meta_commands: tuple[Chunk, ...] = ()
+    copy_data: tuple[Chunk, ...] = ()
+
+
+def split_chunks(sql: str) -> list[Chunk]:
+    """Cut a script at top-level `;`, around psql meta-command lines and around COPY FROM stdin data."""
+    chunks: list[Chunk] = []
+    n = len(sql)
+    start = 0
+    i = 0
+    line_start = True  # at the start of a line, before any SQL on it
+    search = _SPECIAL_RE.search
+    while True:
+        if line_start:
+            meta = _META_LINE_RE.match(sql, i)
+            if meta:
+                if sql[start:i].strip():
+                    chunks.append(Chunk(start, i, "sql"))
+                newline = sql.find("\n", i)
+                end = n if newline == -1 else newline
+                chunks.append(Chunk(meta.end() - 1, end, "meta"))
+                start = i = end
+                continue
+        match = search(sql, i)
+        if match is None:
+            break
+        token = match.group()
+        j = match.start()
+        if token == "\n":
+            line_start = True
+            i = j + 1
+            continue
+        # Anything other than white space before the special character means SQL is on this line.
+        if line_start and sql[i:j].strip():
+            line_start = False
+        if token == ";":
+            chunks.append(Chunk(start, j + 1, "sql"))
+            start = i = j + 1
+            line_start = False
+            if "stdin" in sql[chunks[-1].start:j].lower() and _COPY_STDIN_RE.match(sql, chunks[-1].start, j):
+                start = i = _skip_copy_data(sql, i, chunks)
+                line_start = True
+            continue
+        line_start = False
+        if token == "--":
+            newline = sql.find("\n", j)
+            i = n if newline == -1 else newline
+        elif token == "/*":
+            i = _end_of_block_comment(sql, j)
+        elif token == "'":
+            i = _end_of_string(sql, j, escapes=j > 0 and sql[j - 1] in "eE"
+                               and (j < 2 or sql[j - 2] not in _IDENT_CHARS))
+        elif token == '"':
+            close = sql.find('"', j + 1)
+            while close != -1 and sql.startswith('""', close):
+                close = sql.find('"', close + 2)
+            i = n if close == -1 else close + 1
+        else:  # "$": a dollar quote only where an identifier or a $1 parameter cannot be
+            tag = _DOLLAR_TAG_RE.match(sql, j)
+            if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
+                close = sql.find(tag.group(), tag.end())
+                i = n if close == -1 else close + len(tag.group())
+            else:
+                i = j + 1
+    if start < n and sql[start:].strip():
+        chunks.append(Chunk(start, n, "sql"))
+    return chunks
+
+
+def _skip_copy_data(sql: str, i: int, chunks: list[Chunk]) -> int:
+    """COPY ... FROM stdin is followed by data lines ending with a `\\.` line; they are not SQL."""
+    newline = sql.find("\n", i)
+    if newline == -1:
+        return i
+    data_start = newline + 1
+    pos = data_start
+    while pos < len(sql):
+        eol = sql.find("\n", pos)
+        eol = len(sql) if eol == -1 else eol
+        if sql[pos:eol].strip() == "\\.":
+            chunks.append(Chunk(data_start, eol, "copy-data"))
+            return eol
+        pos = eol + 1
+    chunks.append(Chunk(data_start, len(sql), "copy-data"))
+    return len(sql)
+
+
+def _end_of_block_comment(sql: str, j: int) -> int:
+    depth, i, n = 1, j + 2, len(sql)
+    while depth and i < n:
+        opening = sql.find("/*", i)
+        closing = sql.find("*/", i)
+        if closing == -1:
+            return n
+        if opening != -1 and opening < closing:
+            depth, i = depth + 1, opening + 2
+        else:
+            depth, i = depth - 1, closing + 2
+    return i
+
+
+def _end_of_string(sql: str, j: int, escapes: bool) -> int:
+    i, n = j + 1, len(sql)
+    while i < n:
+        close = sql.find("'", i)
+        if close == -1:
+            return n
+        if escapes:
+            backslash = sql.find("\\", i, close)
+            if backslash != -1:
+                i = backslash + 2
+                continue
+        if sql.startswith("''", close):
+            i = close + 2
+            continue
+        return close + 1
+    return n
+
+
+def _parse_chunk(text: str) -> tuple[list[dict] | None, SyntaxProblem | None]:
+    """The raw statements of one chunk (byte locations relative to it), cached by the chunk's text."""
+    cached = _chunk_cache.get(text)
+    if cached is not None:
+        return cached
+    try:
+        result: tuple[list[dict] | None, SyntaxProblem | None] = (json.loads(_pg.parse_sql_json(text)).get("stmts", []), None)
+    except _pg.ParseError as exc:
+        byte_index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        result = (None, SyntaxProblem(str(exc.args[0]), _OffsetMap(text).char(byte_index)))
+    if len(_chunk_cache) >= _CACHE_LIMIT:
+        _chunk_cache.clear()
+    _chunk_cache[text] = result
+    return result
+
+
+def _statements_from(raw_statements: list[dict], sql: str, base: int, source: str, first_index: int,
+                     chunk_end: int) -> list[LocatedStatement]:
+    offsets = _OffsetMap(source)
+    out = []
+    for number, raw in enumerate(raw_statements):
+        byte_start = raw.get("stmt_location", 0)
+        byte_len = raw.get("stmt_len", 0)
+        start = base + offsets.char(byte_start)
+        end = base + offsets.char(byte_start + byte_len) if byte_len else chunk_end
+        start = skip_blanks_and_comments(sql, start, end)
+        end = _trim_end(sql, start, end)
+        node = raw.get("stmt", {})
+        kind = next(iter(node), "")
+        out.append(LocatedStatement(first_index + number, start, end, sql[start:end], kind, node.get(kind, {}),
+                                    base=base, source=source))
+    return out
+
+
+def analyse(sql: str) -> Script:
+    """Statements with spans, every syntax error we can place, and the psql-only parts of a script.
+
+    Each chunk is parsed on its own (cached); if one fails, the whole script is parsed once more, because
+    the lexer cannot see SQL-standard function bodies (`BEGIN ATOMIC ... END`) that contain `;`.
+    """
+    chunks = split_chunks(sql)
+    statements: list[LocatedStatement] = []
+    failed: list[SyntaxProblem] = []
+    for chunk in chunks:
+        if chunk.kind != "sql":
+            continue
+        text = sql[chunk.start:chunk.end]
+        raw, problem = _parse_chunk(text)
+        if problem is not None:
+            failed.append(SyntaxProblem(problem.message, chunk.start + problem.offset))
+            continue
+        if raw:
+            statements.extend(_statements_from(raw, sql, chunk.start, text, len(statements), chunk.end))
+    meta = tuple(c for c in chunks if c.kind == "meta")
+    data = tuple(c for c in chunks if c.kind == "copy-data")
+    errors: tuple[SyntaxProblem, ...] = ()
+    if failed:
+        masked = _mask(sql, meta + data)
+        raw, problem = _parse_chunk(masked)
+        if problem is None:
+            statements = _statements_from(raw or [], masked, 0, masked, 0, len(masked))
+            statements = [_restore_text(s, sql) for s in statements]
+        else:
+            errors = (problem,)
+    return Script(sql, tuple(statements), errors, meta, data)
+
+
+def _mask(sql: str, parts: tuple[Chunk, ...]) -> str:
+    """Blank out psql-only parts, keeping every character offset (and line break) where it was."""
+    if not parts:
+        return sql
+    pieces, last = [], 0
+    for part in sorted(parts, key=lambda c: c.start):
+        pieces.append(sql[last:part.start])
+        pieces.append(_re.sub(r"[^\n]", " ", sql[part.start:part.end]))
+        last = part.end
+    pieces.append(sql[last:])
+    return "".join(pieces)
+
+
+def _restore_text(statement: LocatedStatement, sql: str) -> LocatedStatement:
+    from dataclasses import replace
+    return replace(statement, text=sql[statement.start:statement.end])

@@ -1,0 +1,276 @@
+"""Rollback inference: the undo SQL for a migration's forward SQL, with honest notes where it cannot know.
+
+Not on the keystroke path, so pglast's Python AST (and its deparser, for types and GRANTs) is fine here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pglast
+from pglast import ast, keywords
+from pglast.enums import ObjectType
+from pglast.stream import RawStream
+
+from engine.files import ROLLBACK_MARKER
+
+_PLAIN_RE = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_RESERVED = set(keywords.RESERVED_KEYWORDS) | set(keywords.TYPE_FUNC_NAME_KEYWORDS) | set(keywords.COL_NAME_KEYWORDS)
+
+
+@dataclass(frozen=True)
+class InferredRollback:
+    """`sql`: the rollback, last forward statement undone first (None when there was nothing to undo)."""
+
+    sql: str | None
+    complete: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def quote_ident(name: str) -> str:
+    if _PLAIN_RE.match(name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _names(parts) -> str:
+    return ".".join(quote_ident(p.sval if isinstance(p, ast.String) else str(p)) for p in parts)
+
+
+def _relation(rv) -> str:
+    parts = [p for p in (getattr(rv, "schemaname", None), rv.relname) if p]
+    return ".".join(quote_ident(p) for p in parts)
+
+
+def _sql(node) -> str:
+    return RawStream()(node)
+
+
+class _Cannot(Exception):
+    """This statement's inverse cannot be derived from the statement alone."""
+
+
+def infer_rollback(forward_sql: str) -> InferredRollback:
+    """Undo statements in reverse order; a TODO comment (and a note) for each statement it cannot invert."""
+    try:
+        statements = pglast.parse_sql(forward_sql)
+    except pglast.parser.ParseError as exc:
+        return InferredRollback(None, False, [f"the forward SQL does not parse: {exc.args[0]}"])
+    undo: list[str] = []
+    notes: list[str] = []
+    complete = True
+    for raw in statements:
+        node = raw.stmt
+        try:
+            steps, note, exact = _invert(node)
+        except _Cannot as reason:
+            text = str(reason)
+            undo.append(f"-- TODO: {text}")
+            notes.append(text)
+            complete = False
+            continue
+        undo.extend(steps)  # reversed below with everything else: later commands are undone first
+        if note:
+            notes.append(note)
+        complete = complete and exact
+    undo.reverse()
+    return InferredRollback("\n".join(undo) if undo else None, complete, notes)
+
+
+def rollback_block(inferred: InferredRollback) -> str:
+    """The `-- ROLLBACK:` section for a file: the marker, then every line of the rollback behind `-- `."""
+    lines = [ROLLBACK_MARKER]
+    body = inferred.sql or "-- TODO: write the rollback"
+    for line in body.split("\n"):
+        lines.append("-- " + line if line else "--")
+    return "\n".join(lines) + "\n"
+
+
+def _invert(node) -> tuple[list[str], str | None, bool]:
+    """([undo statements in forward order], note, exact) for one statement, or raise _Cannot."""
+    name = type(node).__name__
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        raise _Cannot(f"cannot infer the inverse of {_describe(node)}")
+    return handler(node)
+
+
+def _describe(node) -> str:
+    name = type(node).__name__
+    words = re.sub(r"Stmt$", "", name)
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", words).upper()
+
+
+def _create_table(node):
+    return [f"DROP TABLE {_relation(node.relation)};"], None, True
+
+
+def _create_table_as(node):
+    kind = "MATERIALIZED VIEW" if node.objtype == ObjectType.OBJECT_MATVIEW else "TABLE"
+    return [f"DROP {kind} {_relation(node.into.rel)};"], None, True
+
+
+def _view(node):
+    if node.replace:
+        raise _Cannot(f"CREATE OR REPLACE VIEW {_relation(node.view)}: restore the previous definition by hand")
+    return [f"DROP VIEW {_relation(node.view)};"], None, True
+
+
+def _index(node):
+    if not node.idxname:
+        raise _Cannot("cannot drop an unnamed index: give the index a name in the forward SQL")
+    schema = getattr(node.relation, "schemaname", None)
+    name = ".".join(quote_ident(p) for p in (schema, node.idxname) if p)
+    concurrently = " CONCURRENTLY" if node.concurrent else ""
+    note = "DROP INDEX CONCURRENTLY cannot run in a transaction: the rollback needs its own no-transaction run" \
+        if node.concurrent else None
+    return [f"DROP INDEX{concurrently} {name};"], note, True
+
+
+def _type_stmt(kind: str):
+    def invert(node):
+        names = node.domainname if kind == "DOMAIN" else (getattr(node, "typeName", None) or node.typevar)
+        target = _relation(names) if isinstance(names, ast.RangeVar) else _names(names)
+        return [f"DROP {kind} {target};"], None, True
+    return invert
+
+
+def _schema(node):
+    return [f"DROP SCHEMA {quote_ident(node.schemaname)};"], None, True
+
+
+def _sequence(node):
+    return [f"DROP SEQUENCE {_relation(node.sequence)};"], None, True
+
+
+def _function(node):
+    kind = "PROCEDURE" if node.is_procedure else "FUNCTION"
+    if node.replace:
+        raise _Cannot(f"CREATE OR REPLACE {kind} {_names(node.funcname)}: restore the previous definition by hand")
+    arguments = [_sql(p.argType) for p in (node.parameters or ())
+                 if getattr(p.mode, "value", p.mode) not in ("o", "t")]
+    return [f"DROP {kind} {_names(node.funcname)}({', '.join(arguments)});"], None, True
+
+
+def _extension(node):
+    return [f"DROP EXTENSION {quote_ident(node.extname)};"], None, True
+
+
+def _trigger(node):
+    if node.replace:
+        raise _Cannot(f"CREATE OR REPLACE TRIGGER {node.trigname}: restore the previous trigger by hand")
+    return [f"DROP TRIGGER {quote_ident(node.trigname)} ON {_relation(node.relation)};"], None, True
+
+
+def _default_constraint_name(table: str, columns: list[str], suffix: str) -> str:
+    # PostgreSQL's own choice (ChooseConstraintName): table_col1_col2_suffix, or table_pkey.
+    return f"{table}_{suffix}" if suffix == "pkey" else f"{table}_{'_'.join(columns)}_{suffix}"
+
+
+def _alter_table(node):
+    table = _relation(node.relation)
+    undo, notes, exact = [], [], True
+    for command in node.cmds or ():
+        subtype = command.subtype.name
+        column = quote_ident(command.name) if command.name else None
+        if subtype == "AT_AddColumn":
+            undo.append(f"ALTER TABLE {table} DROP COLUMN {quote_ident(command.def_.colname)};")
+        elif subtype == "AT_AddConstraint":
+            constraint = command.def_
+            name = constraint.conname
+            if not name:
+                suffix = {"CONSTR_PRIMARY": "pkey", "CONSTR_UNIQUE": "key", "CONSTR_FOREIGN": "fkey",
+                          "CONSTR_CHECK": "check", "CONSTR_EXCLUSION": "excl"}.get(constraint.contype.name)
+                keys = [k.sval for k in (constraint.keys or constraint.fk_attrs or ())]
+                if suffix is None or (suffix != "pkey" and not keys):
+                    raise _Cannot(f"cannot drop an unnamed constraint on {table}: name it in the forward SQL")
+                name = _default_constraint_name(node.relation.relname, keys, suffix)
+                notes.append(f"constraint name '{name}' assumed from PostgreSQL's default naming")
+            undo.append(f"ALTER TABLE {table} DROP CONSTRAINT {quote_ident(name)};")
+        elif subtype == "AT_ColumnDefault":
+            if command.def_ is not None:
+                undo.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;")
+                notes.append(f"if {column} had a default before, restore it instead of dropping it")
+                exact = False
+            else:
+                raise _Cannot(f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT: the previous default is "
+                              "unknown; SET it again here")
+        elif subtype == "AT_SetNotNull":
+            undo.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL;")
+        elif subtype == "AT_DropNotNull":
+            undo.append(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;")
+            notes.append(f"SET NOT NULL on {column} fails if NULLs were written after the migration")
+        elif subtype == "AT_ValidateConstraint":
+            continue  # validation changes no definition; nothing to undo
+        elif subtype == "AT_DropColumn":
+            raise _Cannot(f"cannot infer the inverse of dropping column {column} of {table}: re-add it with its "
+                          "type by hand (a dropped column comes back empty)")
+        elif subtype == "AT_AlterColumnType":
+            raise _Cannot(f"cannot infer the previous type of {column} in {table}: write ALTER COLUMN ... TYPE by hand")
+        elif subtype == "AT_DropConstraint":
+            raise _Cannot(f"cannot infer the definition of dropped constraint {column} on {table}: re-add it by hand")
+        else:
+            raise _Cannot(f"cannot infer the inverse of ALTER TABLE {table} ({subtype[3:]})")
+    return undo, "; ".join(notes) or None, exact
+
+
+_RENAMABLE = {ObjectType.OBJECT_TABLE: "TABLE", ObjectType.OBJECT_INDEX: "INDEX", ObjectType.OBJECT_VIEW: "VIEW",
+              ObjectType.OBJECT_SEQUENCE: "SEQUENCE", ObjectType.OBJECT_MATVIEW: "MATERIALIZED VIEW"}
+
+
+def _rename(node):
+    kind = node.renameType
+    if kind == ObjectType.OBJECT_COLUMN:
+        return [f"ALTER TABLE {_relation(node.relation)} RENAME COLUMN {quote_ident(node.newname)} TO "
+                f"{quote_ident(node.subname)};"], None, True
+    if kind in _RENAMABLE:
+        schema = getattr(node.relation, "schemaname", None)
+        renamed = ".".join(quote_ident(p) for p in (schema, node.newname) if p)
+        return [f"ALTER {_RENAMABLE[kind]} {renamed} RENAME TO {quote_ident(node.relation.relname)};"], None, True
+    if kind == ObjectType.OBJECT_TABCONSTRAINT:
+        return [f"ALTER TABLE {_relation(node.relation)} RENAME CONSTRAINT {quote_ident(node.newname)} TO "
+                f"{quote_ident(node.subname)};"], None, True
+    if kind == ObjectType.OBJECT_SCHEMA:
+        return [f"ALTER SCHEMA {quote_ident(node.newname)} RENAME TO {quote_ident(node.subname)};"], None, True
+    raise _Cannot(f"cannot infer the inverse of this RENAME ({kind.name[7:]})")
+
+
+def _comment(node):
+    node.comment = None
+    return [_sql(node) + ";"], "COMMENT ... IS NULL removes the comment; if there was one before, restore its text", False
+
+
+def _grant(node):
+    node.is_grant = not node.is_grant
+    return [_sql(node) + ";"], None, True
+
+
+def _drop(node):
+    kind = node.removeType.name[7:].replace("_", " ")
+    raise _Cannot(f"cannot infer DROP {kind}'s inverse: recreate the dropped object by hand (its data is not "
+                  "restored)")
+
+
+def _nothing(node):
+    return [], None, True
+
+
+def _data(node):
+    raise _Cannot(f"cannot infer the inverse of {_describe(node).replace(' ', '')}: undo the data change by hand")
+
+
+def _enum_value(node):
+    raise _Cannot("PostgreSQL cannot remove an enum value: recreate the type without it, or leave it")
+
+
+_HANDLERS = {
+    "CreateStmt": _create_table, "CreateTableAsStmt": _create_table_as, "ViewStmt": _view, "IndexStmt": _index,
+    "CompositeTypeStmt": _type_stmt("TYPE"), "CreateEnumStmt": _type_stmt("TYPE"),
+    "CreateRangeStmt": _type_stmt("TYPE"), "CreateDomainStmt": _type_stmt("DOMAIN"),
+    "CreateSchemaStmt": _schema, "CreateSeqStmt": _sequence, "CreateFunctionStmt": _function,
+    "CreateExtensionStmt": _extension, "CreateTrigStmt": _trigger, "AlterTableStmt": _alter_table,
+    "RenameStmt": _rename, "CommentStmt": _comment, "GrantStmt": _grant, "DropStmt": _drop,
+    "VariableSetStmt": _nothing, "AlterEnumStmt": _enum_value,
+    "InsertStmt": _data, "UpdateStmt": _data, "DeleteStmt": _data,
+}

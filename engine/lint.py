@@ -1,0 +1,246 @@
+"""`pgshift check`: parse each migration once, run every rule, apply settings and ignores, sort by position."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import Settings
+from engine.errors import ConfigError, UsageError
+from engine.files import MigrationFile, discover, parse_migration, read_migration
+from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.rules import FILE, Rule, all_rules
+from engine.rules._support import Context, Report, State, relation_key, qualified_key
+from engine.sql import LocatedStatement, analyse
+
+# Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
+FORMAT_CODES = ("file-name", "rollback-not-commented", "file-unreadable", "file-encoding")
+IGNORE_RE = re.compile(r"^\s*--\s*pgshift-ignore(?P<file>-file)?\s+(?P<codes>[A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)"
+                       r"\s*(?::\s*(?P<reason>.*))?$")
+OFF = "off"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: list[Finding]
+    files_checked: int
+    paths: list[Path] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return has_errors(self.findings)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+
+@dataclass(frozen=True)
+class IgnoreComment:
+    line: int
+    codes: tuple[str, ...]
+    whole_file: bool
+    reason: str | None
+
+
+def known_codes() -> set[str]:
+    return set(all_rules()) | set(FORMAT_CODES)
+
+
+def rule_levels(settings: Settings | None) -> dict[str, Severity | None]:
+    """`[tool.pgshift.rules]` as id -> severity (None: off); unknown ids and levels are configuration errors."""
+    if settings is None or not settings.rules:
+        return {}
+    known = known_codes()
+    levels: dict[str, Severity | None] = {}
+    for code, level in settings.rules.items():
+        if code not in known:
+            raise ConfigError(f"[tool.pgshift.rules]: unknown rule {code!r}",
+                              help="see docs/rules.md for the rule ids")
+        if level.strip().lower() == OFF:
+            levels[code] = None
+            continue
+        try:
+            levels[code] = Severity.parse(level)
+        except ValueError as exc:
+            raise ConfigError(f"[tool.pgshift.rules] {code}: {exc} (or off)") from None
+    return levels
+
+
+def check_text(path: Path, text: str, settings: Settings | None = None) -> list[Finding]:
+    """All findings for unsaved editor text; statements whose text did not change are not parsed again."""
+    return check_migration(parse_migration(path, text), settings)
+
+
+def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
+    """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
+    levels = rule_levels(settings)
+    rules = all_rules()
+    script = analyse(migration.forward_sql)
+    rollback = analyse(migration.rollback_sql) if migration.rollback_sql is not None else None
+    index = LineIndex(migration.text)
+    ctx = Context(migration, settings, script, rollback, index)
+    path = migration.path
+    found: list[Finding] = list(migration.findings)
+
+    by_kind: dict[str, list[Rule]] = {}
+    every: list[Rule] = []
+    file_rules: list[Rule] = []
+    for rule in rules.values():
+        if levels.get(rule.id, rule.severity) is None:
+            continue
+        if rule.scope == FILE:
+            file_rules.append(rule)
+        elif rule.kinds is None:
+            every.append(rule)
+        else:
+            for kind in rule.kinds:
+                by_kind.setdefault(kind, []).append(rule)
+
+    for statement in script.statements:
+        for rule in by_kind.get(statement.kind, ()) + every if statement.kind in by_kind else every:
+            for report in rule.check(statement, ctx):
+                found.append(_finding(rule, report, ctx, path))
+        _remember(ctx.state, statement)
+    ctx.state = State()
+    for rule in file_rules:
+        for report in rule.check(ctx):
+            found.append(_finding(rule, report, ctx, path))
+
+    ignores = _ignore_comments(migration.text) if "pgshift-ignore" in migration.text else []
+    if ignores:
+        found.extend(_unknown_ignored_codes(ignores, index, path))
+        found = _apply_ignores(found, ignores, script.statements, index)
+    if levels:
+        found = [_with_level(f, levels) for f in found if levels.get(f.code, f.severity) is not None]
+    found.sort(key=Finding.sort_key)
+    return found
+
+
+def _finding(rule: Rule, report: Report, ctx: Context, path: Path) -> Finding:
+    if report.span is not None:
+        span = report.span
+    else:
+        start = report.start or 0
+        span = ctx.index.span(start, report.end if report.end is not None else start)
+    return Finding(rule.id, rule.severity, report.message, path, span, report.help, report.fix)
+
+
+def _with_level(finding: Finding, levels: dict[str, Severity | None]) -> Finding:
+    level = levels.get(finding.code)
+    if level is None or level is finding.severity:
+        return finding
+    from dataclasses import replace
+    return replace(finding, severity=level)
+
+
+def _remember(state: State, statement: LocatedStatement) -> None:
+    """Record what this statement created or validated, for the rules looking at later statements."""
+    kind, node = statement.kind, statement.node
+    if kind == "CreateStmt" and node.get("relation"):
+        state.created_tables.add(relation_key(node["relation"]))
+    elif kind == "CreateTableAsStmt":
+        relation = node.get("into", {}).get("IntoClause", node.get("into", {})).get("rel")
+        if relation:
+            state.created_tables.add(relation_key(relation))
+    elif kind == "IndexStmt" and node.get("idxname"):
+        state.created_indexes.add(((node.get("relation") or {}).get("schemaname"), node["idxname"]))
+    elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE" and node.get("relation"):
+        schema, name = relation_key(node["relation"])
+        if (schema, name) in state.created_tables or (None, name) in state.created_tables:
+            state.created_tables.add((schema, node.get("newname", "")))
+    elif kind == "AlterTableStmt":
+        table = (node.get("relation") or {}).get("relname", "")
+        for command in node.get("cmds", []):
+            command = command.get("AlterTableCmd", {})
+            subtype = command.get("subtype")
+            constraint = command.get("def", {}).get("Constraint", {})
+            if subtype == "AT_AddConstraint" and constraint.get("skip_validation") and constraint.get("conname"):
+                state.not_valid_constraints.add((table, constraint["conname"]))
+            elif subtype == "AT_ValidateConstraint":
+                state.validated_tables.add(table)
+    elif kind == "VariableSetStmt" and node.get("name") == "lock_timeout":
+        values = [a.get("A_Const", {}) for a in node.get("args", [])]
+        zero = any(v.get("ival") == {} or v.get("sval", {}).get("sval", "").strip() in ("0", "0s", "0ms")
+                   for v in values)
+        state.lock_timeout_set = bool(values) and not zero
+
+
+def _ignore_comments(text: str) -> list[IgnoreComment]:
+    out = []
+    for number, line in enumerate(text.split("\n")):
+        if "pgshift-ignore" not in line:
+            continue
+        match = IGNORE_RE.match(line)
+        if match:
+            codes = tuple(c.strip() for c in match.group("codes").split(","))
+            out.append(IgnoreComment(number, codes, bool(match.group("file")), match.group("reason")))
+    return out
+
+
+def _unknown_ignored_codes(ignores: list[IgnoreComment], index: LineIndex, path: Path) -> list[Finding]:
+    known = known_codes()
+    out = []
+    for ignore in ignores:
+        for code in ignore.codes:
+            if code not in known:
+                out.append(Finding("unknown-rule", Severity.WARNING,
+                                   f"'{code}' is not a pgshift rule, so this ignore comment ignores nothing", path,
+                                   index.line_span(ignore.line), help="use a rule id from docs/rules.md"))
+    return out
+
+
+def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statements, index: LineIndex) -> list[Finding]:
+    """`-- pgshift-ignore a, b: why` on the comment lines directly above a statement silences a and b there."""
+    whole_file = {code for i in ignores if i.whole_file for code in i.codes}
+    by_line = {i.line: i for i in ignores if not i.whole_file}
+    silenced: list[tuple[int, int, set[str]]] = []
+    if by_line:
+        lines = index.text.split("\n")
+        for statement in statements:
+            first = index.position(statement.start).line
+            codes: set[str] = set()
+            line = first - 1
+            while line >= 0 and lines[line].lstrip().startswith("--"):
+                if line in by_line:
+                    codes.update(by_line[line].codes)
+                line -= 1
+            if codes:
+                silenced.append((first, index.position(statement.end).line, codes))
+    kept = []
+    for finding in found:
+        if finding.code in whole_file:
+            continue
+        line = finding.span.start.line
+        if any(first <= line <= last and finding.code in codes for first, last, codes in silenced):
+            continue
+        kept.append(finding)
+    return kept
+
+
+def check_paths(paths: list[Path], settings: Settings) -> CheckResult:
+    """Findings for the given files and folders (a folder: every .sql file directly in it)."""
+    rule_levels(settings)
+    findings: list[Finding] = []
+    files = 0
+    for path in paths:
+        if path.is_dir():
+            migrations = discover(path)
+        elif path.is_file():
+            migrations = [read_migration(path)]
+        else:
+            raise UsageError(f"{path}: no such file or folder", help="pass migration files or folders")
+        for migration in migrations:
+            files += 1
+            findings.extend(check_migration(migration, settings))
+    return CheckResult(findings, files, list(paths))
+
+
+def check(settings: Settings, paths: list[Path] | None = None) -> CheckResult:
+    """The `check` verb: lint the given paths, or the project's migrations folder."""
+    if not paths:
+        if not settings.migrations_dir.is_dir():
+            raise UsageError(f"no migrations folder at {settings.migrations_dir}",
+                             help="create it, pass paths to check, or set migrations_dir in [tool.pgshift]")
+        paths = [settings.migrations_dir]
+    return check_paths(paths, settings)

@@ -1,0 +1,43 @@
+"""adding-serial-primary-key-field: ADD PRIMARY KEY builds its index while reads and writes wait.
+
+Adding a primary key (or a column with PRIMARY KEY) creates a unique index under an ACCESS EXCLUSIVE lock,
+and a serial column on top rewrites the table. Build the unique index concurrently first, then attach it
+with `ADD CONSTRAINT ... PRIMARY KEY USING INDEX`.
+
+Instead of:
+
+    ALTER TABLE events ADD PRIMARY KEY (id);
+
+Use:
+
+    -- an earlier no-transaction migration ran:
+    -- CREATE UNIQUE INDEX CONCURRENTLY events_pkey_idx ON events (id);
+    ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey_idx;
+"""
+
+from __future__ import annotations
+
+from engine.findings import Severity
+from engine.rules import rule
+from engine.rules._support import Context, Report, added_columns, added_constraints, column_constraints, relation_name
+
+
+@rule("adding-serial-primary-key-field", Severity.WARNING, kinds={"AlterTableStmt"})
+def check(statement, ctx: Context):
+    relation = statement.node.get("relation")
+    if ctx.is_new_table(relation):
+        return
+    table = relation_name(relation)
+    for _command, constraint in added_constraints(statement.node):
+        if constraint.get("contype") == "CONSTR_PRIMARY" and not constraint.get("indexname"):
+            yield Report(f"adding a primary key builds its index on '{table}' while reads and writes wait",
+                         "CREATE UNIQUE INDEX CONCURRENTLY in a no-transaction migration, then "
+                         "ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
+                         start=statement.offset(constraint.get("location")), end=statement.end)
+    for _command, column in added_columns(statement.node):
+        for constraint in column_constraints(column):
+            if constraint.get("contype") == "CONSTR_PRIMARY":
+                yield Report(f"adding PRIMARY KEY column '{column.get('colname')}' builds an index on '{table}' "
+                             "while reads and writes wait", "add the column, fill it, CREATE UNIQUE INDEX "
+                             "CONCURRENTLY, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
+                             start=statement.offset(constraint.get("location")), end=statement.end)

@@ -1,0 +1,32 @@
+"""ban-non-transactional-statement-in-transaction: the statement cannot run inside a transaction block.
+
+VACUUM, REINDEX SCHEMA/DATABASE/SYSTEM, ALTER SYSTEM, CREATE/DROP DATABASE, CREATE/DROP TABLESPACE and (before
+PostgreSQL 12) `ALTER TYPE ... ADD VALUE` fail with "cannot run inside a transaction block", and pgshift
+runs every migration in a transaction unless its header says `-- pgshift: no-transaction`.
+
+Instead of:
+
+    VACUUM ANALYZE orders;
+
+Use:
+
+    -- pgshift: no-transaction
+    VACUUM ANALYZE orders;
+"""
+
+from __future__ import annotations
+
+from engine.findings import Severity
+from engine.rules import rule
+from engine.rules._support import Context, Report, fix_no_transaction, needs_no_transaction
+
+
+@rule("ban-non-transactional-statement-in-transaction", Severity.ERROR)
+def check(statement, ctx: Context):
+    if ctx.migration.no_transaction:
+        return
+    reason = needs_no_transaction(statement, ctx.target_version)
+    if reason and not reason[1]:
+        yield Report(f"{reason[0]} cannot run inside a transaction block: this migration will fail when applied",
+                     "add '-- pgshift: no-transaction' at the top of the file, and keep this statement in a "
+                     "migration of its own", start=statement.start, end=statement.end, fix=fix_no_transaction())

@@ -1,0 +1,43 @@
+"""disallowed-unique-constraint: ADD UNIQUE builds its index while reads and writes wait.
+
+`ADD CONSTRAINT ... UNIQUE` creates the index under an ACCESS EXCLUSIVE lock. Build the index
+concurrently first (its own no-transaction migration), then attach it: `ADD CONSTRAINT ... UNIQUE USING
+INDEX` is instant.
+
+Instead of:
+
+    ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);
+
+Use:
+
+    -- an earlier no-transaction migration ran:
+    -- CREATE UNIQUE INDEX CONCURRENTLY users_email_idx ON users (email);
+    ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_idx;
+"""
+
+from __future__ import annotations
+
+from engine.findings import Severity
+from engine.rules import rule
+from engine.rules._support import Context, Report, added_columns, added_constraints, column_constraints, relation_name
+
+
+@rule("disallowed-unique-constraint", Severity.WARNING, kinds={"AlterTableStmt"})
+def check(statement, ctx: Context):
+    relation = statement.node.get("relation")
+    if ctx.is_new_table(relation):
+        return
+    table = relation_name(relation)
+    for _command, constraint in added_constraints(statement.node):
+        if constraint.get("contype") == "CONSTR_UNIQUE" and not constraint.get("indexname"):
+            yield Report(f"adding a UNIQUE constraint builds its index on '{table}' while reads and writes wait",
+                         "CREATE UNIQUE INDEX CONCURRENTLY in a no-transaction migration, then "
+                         "ADD CONSTRAINT ... UNIQUE USING INDEX", start=statement.offset(constraint.get("location")),
+                         end=statement.end)
+    for _command, column in added_columns(statement.node):
+        for constraint in column_constraints(column):
+            if constraint.get("contype") == "CONSTR_UNIQUE":
+                yield Report(f"adding UNIQUE column '{column.get('colname')}' builds an index on '{table}' while "
+                             "reads and writes wait", "add the column, CREATE UNIQUE INDEX CONCURRENTLY, then ADD "
+                             "CONSTRAINT ... UNIQUE USING INDEX", start=statement.offset(constraint.get("location")),
+                             end=statement.end)

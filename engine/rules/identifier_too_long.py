@@ -1,0 +1,64 @@
+"""identifier-too-long: PostgreSQL silently cuts names longer than 63 bytes, so two names can collide.
+
+`NAMEDATALEN` is 64: a longer identifier is truncated with only a NOTICE, so the object gets a different
+name than the one written (and later migrations referring to the full name may hit the wrong object).
+Non-ASCII letters count two to four bytes each.
+
+Instead of:
+
+    CREATE INDEX orders_customer_id_created_at_status_shipping_country_and_region_covering_idx ON orders (customer_id);
+
+Use:
+
+    CREATE INDEX orders_customer_created_status_idx ON orders (customer_id);
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.findings import Severity
+from engine.rules import rule
+from engine.rules._support import Context, Report
+
+# A name of more than 63 bytes has at least 16 characters (four bytes each at most): cheap pre-filter.
+_CANDIDATE_RE = re.compile(r'"(?:[^"]|"")+"|[^\W\d][\w$]{15,}')
+_NAME_KEYS = frozenset({"relname", "idxname", "colname", "conname", "newname", "trigname", "schemaname",
+                        "subname", "indexname", "sval", "name", "defname", "dbname", "extname", "policy_name"})
+
+
+def _names(node) -> set[str]:
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str):
+                    if key in _NAME_KEYS and len(value.encode("utf-8")) > 63:
+                        found.add(value)
+                elif key not in ("A_Const",):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+@rule("identifier-too-long", Severity.WARNING)
+def check(statement, ctx: Context):
+    text = statement.text
+    candidates = []
+    for match in _CANDIDATE_RE.finditer(text):
+        word = match.group()
+        name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
+        if len(name.encode("utf-8")) > 63:
+            candidates.append((match, name))
+    if not candidates:
+        return
+    names = _names(statement.node)
+    for match, name in candidates:
+        if name in names:
+            cut = name.encode("utf-8")[:63].decode("utf-8", errors="ignore")
+            yield Report(f"'{name}' is {len(name.encode('utf-8'))} bytes: PostgreSQL silently shortens it to '{cut}'",
+                         "choose a name of at most 63 bytes", start=statement.start + match.start(),
+                         end=statement.start + match.end())
