@@ -1,0 +1,266 @@
+"""The MCP tools: each a few lines that call one engine verb off the event loop and return a typed result.
+
+No `from __future__ import annotations` here: the SDK reads the tools' annotations, some of which name
+closures (the rollback resolvers), so they must be evaluated where they are written.
+"""
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from engine import files as migration_files
+from engine import runner, scaffold, status
+from engine.config import Settings
+from engine.db import redact
+from engine.errors import PgshiftError, UsageError
+from engine.findings import Finding, Severity
+from server.mcp import confirmation, results, texts
+from server.mcp.errors import NotAvailableError, tool_errors
+from server.mcp.workspace import clean_description, migration_path, relative
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+def _hints(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(read_only_hint=False, destructive_hint=destructive, idempotent_hint=idempotent,
+                           open_world_hint=False)
+
+
+def has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+async def in_thread(fn: Callable[[], Any]) -> Any:
+    """Engine calls block (files, PostgreSQL): run them in a worker thread so the server keeps answering."""
+    return await anyio.to_thread.run_sync(fn)
+
+
+def progress_reporter(ctx: Context, verb: str) -> Callable[[runner.Event], None]:
+    """An engine `on_event` callback (called in the worker thread) that sends MCP progress notifications."""
+    done = 0
+
+    def on_event(event: runner.Event) -> None:
+        nonlocal done
+        if isinstance(event, runner.Started):
+            message = f"{verb} {event.version}"
+        elif isinstance(event, runner.Applied):
+            done += 1
+            message = f"{verb} {event.version}: done in {event.milliseconds} ms"
+        elif isinstance(event, runner.Skipped):
+            done += 1
+            message = f"skipped {event.version}: {event.reason}"
+        else:
+            message = redact(event.reason)
+        anyio.from_thread.run(ctx.report_progress, done, None, message)
+
+    return on_event
+
+
+def analyse(settings: Settings, migration: migration_files.MigrationFile) -> list[Finding]:
+    """The full analysis when engine.lint is present, else the file-format findings alone."""
+    try:
+        from engine.lint import check_migration
+    except ImportError:
+        return list(migration.findings)
+    return list(check_migration(migration, settings))
+
+
+def analyse_text(settings: Settings, path: Path, text: str) -> list[Finding]:
+    try:
+        from engine.lint import check_text
+    except ImportError:
+        return list(migration_files.parse_migration(path, text).findings)
+    return list(check_text(path, text, settings))
+
+
+def check_result(findings: list[Finding], root: Path, shown: str | None) -> results.CheckResult:
+    errors, warnings = results.count(findings, Severity.ERROR), results.count(findings, Severity.WARNING)
+    what = shown or "the SQL"
+    summary = (f"{what}: {errors} error(s), {warnings} warning(s)" if findings else f"{what}: no findings")
+    if errors:
+        summary += "; migrate would refuse to run until the errors are fixed"
+    return results.CheckResult(path=shown, ok=errors == 0, errors=errors, warnings=warnings,
+                               findings=results.findings_of(findings, root), summary=summary)
+
+
+def plan_result(plan: runner.RollbackPlan, root: Path) -> list[results.RollbackStepResult]:
+    return [results.RollbackStepResult(**step) for step in plan.to_dict(root)["steps"]]
+
+
+def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) -> None:
+    """Register the tools this server offers: the read-only ones always, the others unless `read_only`."""
+    root = settings.project_root
+
+    @server.tool(name="list_migrations", title="List migrations", description=texts.LIST, annotations=READ_ONLY)
+    @tool_errors(root, results.ListMigrationsResult)
+    async def list_migrations() -> results.ListMigrationsResult:
+        report = await in_thread(lambda: status.list_migrations(settings))
+        return results.ListMigrationsResult.of(report, root)
+
+    @server.tool(name="check_migration", title="Check a migration", description=texts.CHECK, annotations=READ_ONLY)
+    @tool_errors(root, results.CheckResult)
+    async def check_migration(
+        path: Annotated[str | None, Field(description="a migration file, e.g. migrations/2025-01-17_1430_add_x.sql")] = None,
+        sql: Annotated[str | None, Field(description="SQL text to analyse without writing a file")] = None,
+    ) -> results.CheckResult:
+        if (path is None) == (sql is None):
+            raise UsageError("give exactly one of `path` (a migration file) or `sql` (text to check)")
+        if path is not None:
+            file = migration_path(settings, path)
+            migration = await in_thread(lambda: migration_files.read_migration(file))
+            return check_result(await in_thread(lambda: analyse(settings, migration)), root, relative(file, root))
+        # A well-named virtual file, so only the SQL is judged; the findings carry no path.
+        virtual = settings.migrations_dir / "2000-01-01_0000_sql.sql"
+        findings = await in_thread(lambda: analyse_text(settings, virtual, sql))
+        return check_result([dataclasses.replace(f, path=None) for f in findings], root, None)
+
+    if read_only:
+        return
+
+    @server.tool(name="new_migration", title="Create a migration file", description=texts.NEW,
+                 annotations=_hints(destructive=False, idempotent=False))
+    @tool_errors(root, results.NewMigrationResult)
+    async def new_migration(
+        description: Annotated[str, Field(description="a few words saying what the change does")],
+        sql: Annotated[str | None, Field(description="the forward SQL: one change")] = None,
+        rollback_sql: Annotated[str | None, Field(description="SQL that undoes it (uncommented; pgshift "
+                                                              "comments it out); inferred when omitted")] = None,
+        no_transaction: Annotated[bool, Field(description="run outside a transaction (CONCURRENTLY)")] = False,
+    ) -> results.NewMigrationResult:
+        made = await in_thread(lambda: scaffold.new_migration(
+            settings, clean_description(description), sql=sql, rollback_sql=rollback_sql,
+            no_transaction=no_transaction))
+        migration = migration_files.parse_migration(made.path, made.text)
+        findings = await in_thread(lambda: analyse(settings, migration))
+        inferred = rollback_sql is None and bool(sql) and migration.has_rollback
+        shown = relative(made.path, root)
+        summary = f"created {shown}" + ("" if migration.has_rollback else
+                                        "; its ROLLBACK block is a TODO: write the SQL that undoes the change")
+        return results.NewMigrationResult(path=shown, version=migration.version, text=made.text,
+                                          findings=results.findings_of(findings, root), rollback_inferred=inferred,
+                                          summary=summary)
+
+    @server.tool(name="migrate", title="Apply pending migrations", description=texts.MIGRATE,
+                 annotations=_hints(destructive=True, idempotent=True))
+    @tool_errors(root, results.MigrateResult)
+    async def migrate(
+        ctx: Context,
+        dry_run: Annotated[bool, Field(description="try everything in a transaction that is rolled back; do "
+                                                   "this first")] = False,
+        to: Annotated[str | None, Field(description="stop after this version (file name without .sql)")] = None,
+    ) -> results.MigrateResult:
+        report = progress_reporter(ctx, "trying" if dry_run else "applying")
+        done = await in_thread(lambda: runner.migrate(settings, dry_run=dry_run, to=to, on_event=report))
+        data = done.to_dict(root)
+        n = len(done.applied)
+        summary = ("Nothing to migrate: the database is up to date." if not done.applied and not done.skipped else
+                   f"Dry run: {n} migration(s) would apply; nothing was changed." if dry_run else
+                   f"Applied {n} migration(s). Run snapshot to refresh DATABASE.md.")
+        return results.MigrateResult(database=redact(data["database"]), dry_run=dry_run,
+                                     applied=[results.AppliedResult(**a) for a in data["applied"]],
+                                     skipped=data["skipped"], notes=data["notes"], summary=summary)
+
+    if has_module("engine.verify"):
+        @server.tool(name="verify_migration", title="Verify a migration's rollback", description=texts.VERIFY,
+                     annotations=_hints(destructive=False, idempotent=True))
+        @tool_errors(root, results.VerifyResult)
+        async def verify_migration(
+            ctx: Context,
+            version: Annotated[str, Field(description="the migration's version: its file name without .sql")],
+        ) -> results.VerifyResult:
+            from engine.verify import verify
+
+            def on_progress(message: str, verdict: Any) -> None:
+                anyio.from_thread.run(ctx.report_progress, 0, None, redact(message))
+
+            done = await in_thread(lambda: verify(settings, [version], on_progress=on_progress))
+            data = done.to_dict(root)
+            verdicts = [results.VerificationResult(**{**m, "message": redact(m["message"]), "findings": []})
+                        for m in data["migrations"]]
+            for verdict, migration in zip(verdicts, done.migrations):
+                verdict.findings = results.findings_of(list(migration.findings), root)
+            summary = "; ".join(
+                f"{v.version}: verified, the ROLLBACK restores the schema" if v.ok else
+                f"{v.version}: forward SQL works but there is no ROLLBACK to verify" if v.status == "no-rollback"
+                else f"{v.version}: FAILED at {v.step}: {v.message}" for v in verdicts)
+            return results.VerifyResult(ok=done.ok, scratch_server=redact(done.scratch_server),
+                                        migrations=verdicts, summary=summary)
+
+    if has_module("engine.snapshot"):
+        @server.tool(name="snapshot", title="Write DATABASE.md", description=texts.SNAPSHOT,
+                     annotations=_hints(destructive=False, idempotent=True))
+        @tool_errors(root, results.SnapshotResult)
+        async def snapshot() -> results.SnapshotResult:
+            from engine.snapshot import snapshot as write_snapshot
+            made = await in_thread(lambda: write_snapshot(settings))
+            shown = relative(made.path, root)
+            return results.SnapshotResult(path=shown, changed=made.changed, text=made.text,
+                                          summary=f"wrote {shown}" if made.changed else f"{shown} is up to date")
+
+    if settings.allow_rollback:
+        register_rollback(server, settings)
+
+
+def register_rollback(server: MCPServer, settings: Settings) -> None:
+    """The rollback tool; its confirmation flows live in server.mcp.confirmation."""
+    root = settings.project_root
+    tokens = confirmation.ConfirmationTokens(confirmation.ttl_from_environment())
+
+    def planned(steps: int, to: str | None) -> confirmation.PlannedRollback:
+        # Runs before the tool body (and again on each elicitation round); errors are kept for the body to raise.
+        try:
+            return confirmation.PlannedRollback(runner.plan_rollback(settings, steps=steps, to=to))
+        except PgshiftError as error:
+            return confirmation.PlannedRollback(None, error)
+
+    def asked(ctx: Context, plan: Annotated[confirmation.PlannedRollback, Resolve(planned)]
+              ) -> Elicit[confirmation.ConfirmRollback] | None:
+        if plan.plan is None or not confirmation.client_can_elicit(ctx.client_capabilities):
+            return None
+        return Elicit(confirmation.describe_plan(plan.plan, root), confirmation.ConfirmRollback)
+
+    @server.tool(name="rollback", title="Roll back migrations (asks the user)", description=texts.ROLLBACK,
+                 annotations=_hints(destructive=True, idempotent=False))
+    @tool_errors(root, results.RollbackResult)
+    async def rollback(
+        plan: Annotated[confirmation.PlannedRollback, Resolve(planned)],
+        answer: Annotated[ElicitationResult[confirmation.ConfirmRollback], Resolve(asked)],
+        ctx: Context,
+        steps: Annotated[int, Field(ge=1, description="how many of the newest applied migrations")] = 1,
+        to: Annotated[str | None, Field(description="roll back every migration after this version")] = None,
+        confirmation_token: Annotated[str | None, Field(
+            description="from a previous call's result; only after the user explicitly said yes")] = None,
+    ) -> results.RollbackResult:
+        if plan.error is not None:
+            raise plan.error
+        decision = confirmation.decision_of(answer)
+        if decision == "not-asked":
+            if confirmation_token is None:
+                token = tokens.issue(plan.plan)
+                return results.RollbackResult(
+                    status="confirmation_required", database=redact(plan.plan.database),
+                    plan=plan_result(plan.plan, root), confirmation_token=token,
+                    expires_in_seconds=int(tokens.ttl_seconds),
+                    summary="Nothing was rolled back yet. Show the user these migrations and the exact SQL, ask "
+                            "whether to roll back, and only if they explicitly say yes call rollback again with "
+                            "the same arguments and this confirmation_token.")
+            tokens.redeem(confirmation_token, plan.plan)
+        elif decision != "yes":
+            raise confirmation.refuse(decision)
+        else:  # the user may have taken minutes to answer: run only if the plan is still the one they saw
+            current = await in_thread(lambda: runner.plan_rollback(settings, steps=steps, to=to))
+            confirmation.require_same_plan(plan.plan, current)
+        report = progress_reporter(ctx, "rolling back")
+        done = await in_thread(lambda: runner.rollback(settings, plan.plan, on_event=report))
+        return results.RollbackResult(
+            status="rolled_back", database=redact(done.database), plan=plan_result(plan.plan, root),
+            rolled_back=done.rolled_back,
+            summary=f"Rolled back {len(done.rolled_back)} migration(s). Run snapshot to refresh DATABASE.md.")
