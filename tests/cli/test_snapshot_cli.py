@@ -45,3 +45,9 @@ def test_unreachable_database_exits_2(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "error[database-unavailable]" in err and "secret" not in err
+
+
+def test_stdout_prints_the_markdown_and_writes_nothing(project, capsys):
+    assert _cli(project, "snapshot", "--stdout") == 0
+    assert capsys.readouterr().out.startswith("# Database schema\n")
+    assert not (project.project_root / "DATABASE.md").exists()

@@ -170,3 +170,15 @@ def test_without_create_database_the_embedded_server_is_used(project):
     finally:
         with psycopg.connect(project.database_url, autocommit=True) as conn:
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_broken_earlier_migration_is_named_when_setting_up(project):
+    write_migration(project, "2024-01-01_1000_broken.sql", "CREATE TABLE users (id nosuchtype);\n"
+                                                           "-- ROLLBACK:\n-- DROP TABLE users;\n")
+    write_migration(project, "2024-01-02_1000_add_name.sql",
+                    "ALTER TABLE users ADD COLUMN name text;\n-- ROLLBACK:\n-- ALTER TABLE users DROP COLUMN name;\n")
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "setup")
+    assert "earlier migration 2024-01-01_1000_broken.sql failed" in verdict.message
+    assert verdict.findings[0].render().split(": error")[0].endswith("2024-01-01_1000_broken.sql:1:24")
+    assert _scratch_databases(project.database_url) == []
