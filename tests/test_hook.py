@@ -43,6 +43,11 @@ def test_rollback_asks_with_messages_for_both_sides():
     assert "do not retry" in answer["agent_message"] and answer["agentMessage"] == answer["agent_message"]
 
 
+def test_rollback_with_a_confirmation_token_still_asks():
+    answer = ask_hook(call("rollback", {"steps": 1, "confirmation_token": "abc"}))
+    assert answer["permission"] == "ask" and "says you confirmed it" in answer["user_message"]
+
+
 @pytest.mark.parametrize("arguments", [{}, {"dry_run": False}, {"to": "2025-01-17_1430_x"}, None, "{}"])
 def test_migrate_asks(arguments):
     assert ask_hook(call("migrate", arguments))["permission"] == "ask"

@@ -95,10 +95,13 @@ def _decide(payload: Any) -> Decision:
                           "stop and do not try to change the database another way.",
         )
     if tool == "rollback":
+        # The MCP tool has its own confirmation (elicitation, or a token the assistant gets only by showing the
+        # plan first); this hook asks on every call anyway, since a call with a token is the one that runs.
+        confirmed = " (the assistant says you confirmed it)" if arguments.get("confirmation_token") else ""
         return Decision(
             "ask",
-            user_message=f"pgshift: roll back {_rollback_scope(arguments)}? This runs the ROLLBACK SQL against "
-                         "the database and can lose data. Approve only if you asked for this rollback.",
+            user_message=f"pgshift: roll back {_rollback_scope(arguments)}{confirmed}? This runs the ROLLBACK SQL "
+                         "against the database and can lose data. Approve only if you asked for this rollback.",
             agent_message="A rollback needs the person's explicit approval; it was asked for. If they decline, do "
                           "not retry and do not undo the migration another way.",
         )
