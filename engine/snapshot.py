@@ -9,7 +9,7 @@ so that `git diff DATABASE.md` shows exactly the schema change.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -285,21 +285,19 @@ class _read_only_tx:
 
 
 def _without_tracking_table(schema: Schema, tracking_table: str) -> Schema:
+    """Drop the tracking table (and a serial sequence it owns); drop its schema too if that leaves it empty."""
     tschema, tname = split_table_name(tracking_table)
     qualified = f"{tschema}.{tname}"
-    tables = tuple(t for t in schema.tables if t.qualified_name != qualified)
-    sequences = tuple(s for s in schema.sequences
-                      if not (s.owned_by and s.owned_by.rsplit(".", 1)[0] == qualified))
-    trimmed = Schema(schema.schemas, schema.extensions, tables, schema.views, schema.enums, schema.domains,
-                     schema.composite_types, sequences, schema.functions)
-    if tschema != "public" and trimmed.objects_in(tschema) == 0 and len(tables) != len(schema.tables):
-        trimmed = Schema(tuple(s for s in schema.schemas if s.name != tschema), *_fields_after_schemas(trimmed))
+    if schema.table(qualified) is None:
+        return schema
+    trimmed = replace(
+        schema,
+        tables=tuple(t for t in schema.tables if t.qualified_name != qualified),
+        sequences=tuple(s for s in schema.sequences
+                        if not (s.owned_by and s.owned_by.rsplit(".", 1)[0] == qualified)))
+    if tschema != "public" and trimmed.objects_in(tschema) == 0:
+        trimmed = replace(trimmed, schemas=tuple(s for s in schema.schemas if s.name != tschema))
     return trimmed
-
-
-def _fields_after_schemas(schema: Schema) -> tuple:
-    return (schema.extensions, schema.tables, schema.views, schema.enums, schema.domains,
-            schema.composite_types, schema.sequences, schema.functions)
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[tuple]:
