@@ -35,7 +35,8 @@ def _names(node) -> set[str]:
         if isinstance(item, dict):
             for key, value in item.items():
                 if isinstance(value, str):
-                    if key in _NAME_KEYS and len(value.encode("utf-8")) > 63:
+                    # The parser already truncates identifiers (as the server does), so keep 63-byte names.
+                    if key in _NAME_KEYS and len(value.encode("utf-8")) >= 60:
                         found.add(value)
                 elif key not in ("A_Const",):
                     stack.append(value)
@@ -57,8 +58,8 @@ def check(statement, ctx: Context):
         return
     names = _names(statement.node)
     for match, name in candidates:
-        if name in names:
-            cut = name.encode("utf-8")[:63].decode("utf-8", errors="ignore")
+        cut = name.encode("utf-8")[:63].decode("utf-8", errors="ignore")
+        if name in names or cut in names:
             yield Report(f"'{name}' is {len(name.encode('utf-8'))} bytes: PostgreSQL silently shortens it to '{cut}'",
                          "choose a name of at most 63 bytes", start=statement.start + match.start(),
                          end=statement.start + match.end())
