@@ -24,7 +24,7 @@ from engine.findings import Finding, LineIndex, Severity, Span, has_errors
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, merge
 
-LOCK_BUSY, STATE_CHANGED, LOCK_NOT_AVAILABLE = "PGSL1", "PGSA1", "55P03"
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 # --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
@@ -221,13 +221,29 @@ def _apply_with_retries(conn: psycopg.Connection, settings: Settings, migration:
             time.sleep(min(2 ** attempt, 30))
 
 
+def _guarded_prefix(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
+                    wait: bool) -> tuple[str, int]:
+    """BEGIN, the guard statements and SET LOCAL lock_timeout, with how many statements that is."""
+    guard = tracking.guard_statements(conn, settings, version, expect_applied=expect_applied, wait=wait)
+    statements = ["BEGIN", *guard, lock_timeout_sql(settings)]
+    return "".join(f"{s};\n" for s in statements), len(statements)
+
+
+def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> str | None:
+    """'busy' or 'changed' when the guard (not the migration) stopped the script."""
+    index = outcome.failed_index
+    if outcome.error is None or index is None or not 1 <= index < prefix_statements - 1:
+        return None
+    return tracking.guard_outcome(outcome.error.diag.message_primary or "")
+
+
 def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
                          result: MigrateResult, emit: OnEvent) -> int | None:
     """One round trip; None when another runner applied it while we waited for the lock."""
     wait = False
     while True:
-        prefix = (f"BEGIN;\n{tracking.guard_sql(conn, settings, migration.version, expect_applied=False, wait=wait)};\n"
-                  f"{lock_timeout_sql(settings)};\n")
+        prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False,
+                                                    wait=wait)
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql)
         script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT"
@@ -236,19 +252,20 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         if outcome.error is None:
             return int((time.monotonic() - started) * 1000)
         execution.rollback_if_needed(conn)
-        sqlstate = outcome.error.diag.sqlstate
-        if outcome.failed_index == 1 and sqlstate == LOCK_BUSY:
+        verdict = _guard_verdict(outcome, prefix_statements)
+        if verdict == "busy":
             emit(Waiting(f"another pgshift is migrating this database: "
                          f"{tracking.lock_holder(conn, settings) or 'lock holder unknown'}; waiting for it"))
             wait = True
             continue
-        if outcome.failed_index == 1 and sqlstate == STATE_CHANGED:
+        if verdict == "changed":
             return None
-        raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql)
+        raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql,
+                       first_statement=prefix_statements)
 
 
 def _failure(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,
-             result: MigrateResult, *, sql_text: str, first_statement: int = 3,
+             result: MigrateResult, *, sql_text: str, first_statement: int,
              statements_run: int | None = None) -> Exception:
     """Map a PostgreSQL error to file:line:col of the migration and say what stayed applied."""
     error = outcome.error
@@ -292,11 +309,11 @@ def _error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, pref
 def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
                           result: MigrateResult) -> int | None:
     """Statement by statement in autocommit, with a `running` row first so a crash is never silent."""
-    outcome = execution.run_script(conn, "BEGIN;\n" + tracking.guard_sql(
-        conn, settings, migration.version, expect_applied=False, wait=True) + ";\nCOMMIT")
+    prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False, wait=True)
+    outcome = execution.run_script(conn, prefix + "COMMIT")
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
-        if outcome.error.diag.sqlstate == STATE_CHANGED:
+        if _guard_verdict(outcome, prefix_statements) == "changed":
             return None
         raise MigrationFailedError(execution.describe(outcome.error), version=migration.version)
     tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
@@ -443,20 +460,21 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
         for step in plan.steps:
             migration = files.get(step.version)
             emit(Started(step.version, step.path or Path(step.version), False))
-            prefix = (f"BEGIN;\n{tracking.guard_sql(conn, settings, step.version, expect_applied=True, wait=True)};\n"
-                      f"{lock_timeout_sql(settings)};\n")
+            prefix, prefix_statements = _guarded_prefix(conn, settings, step.version, expect_applied=True,
+                                                        wait=True)
             script = f"{prefix}{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT"
             started = time.monotonic()
             outcome = execution.run_script(conn, script)
             if outcome.error is not None:
                 execution.rollback_if_needed(conn)
                 done = f"; already rolled back: {', '.join(result.rolled_back)}" if result.rolled_back else ""
-                if outcome.failed_index == 1 and outcome.error.diag.sqlstate == STATE_CHANGED:
+                if _guard_verdict(outcome, prefix_statements) == "changed":
                     raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
                 findings = []
                 if migration is not None and step.source == "file" and migration.rollback_sql:
                     findings.append(Finding("rollback-failed", Severity.ERROR, execution.describe(outcome.error),
-                                            migration.path, _rollback_error_span(migration, outcome, len(prefix))))
+                                            migration.path,
+                                            _rollback_error_span(migration, outcome, len(prefix), prefix_statements)))
                 raise RollbackError(
                     f"rollback of {step.version} failed and was undone; the migration stays applied{done}: "
                     f"{execution.describe(outcome.error)}", findings=findings,
@@ -466,7 +484,8 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
     return result
 
 
-def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int) -> Span:
+def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,
+                         prefix_statements: int) -> Span:
     sql_text = migration.rollback_sql or ""
     stripped_start = len(sql_text) - len(sql_text.lstrip())
     position = outcome.position
@@ -474,7 +493,7 @@ def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutc
         offset = position - prefix_length + stripped_start
         return migration.rollback_span(offset, offset)
     statements = sql_parser.parse(sql_text).statements
-    index = (outcome.failed_index or 0) - 3
+    index = (outcome.failed_index or 0) - prefix_statements
     if 0 <= index < len(statements):
         return migration.rollback_span(statements[index].start, statements[index].end)
     return Span.at(migration.marker_line or 0, 0)

@@ -135,27 +135,37 @@ def delete_sql(conn: psycopg.Connection, settings: Settings, version: str) -> st
     return f"DELETE FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)}"
 
 
-def guard_sql(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
-              wait: bool) -> str:
+LOCK_BUSY_MARK = "pgshift: migration lock busy"
+STATE_CHANGED_MARK = "pgshift: state changed under the lock"
+
+
+def guard_statements(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
+                     wait: bool) -> list[str]:
     """Take the transaction-level migration lock, then re-check the row's state under it.
 
     A transaction-level lock is released at COMMIT/ROLLBACK, so it never leaks behind PgBouncer in
-    transaction mode the way session advisory locks do. Raises SQLSTATE PGSL1 when `wait` is false and the
-    lock is busy, PGSA1 when the state is no longer what this runner saw.
+    transaction mode the way session advisory locks do. Plain SELECTs (no PL/pgSQL block to compile on every
+    migration) that fail with a cast error carrying a marker: `LOCK_BUSY_MARK` when `wait` is false and the
+    lock is taken, `STATE_CHANGED_MARK` when the row is no longer what this runner saw.
     """
     key = lock_key(settings)
     condition = "NOT EXISTS" if expect_applied else "EXISTS"
-    lock = (f"PERFORM pg_advisory_xact_lock({key});" if wait else
-            f"IF NOT pg_try_advisory_xact_lock({key}) THEN "
-            "RAISE EXCEPTION 'pgshift: migration lock busy' USING ERRCODE = 'PGSL1'; END IF;")
-    return (
-        "DO $pgshift$ BEGIN "
-        f"{lock} "
-        f"IF {condition} (SELECT 1 FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)} "
-        "AND state = 'applied') THEN "
-        "RAISE EXCEPTION 'pgshift: state changed under the lock' USING ERRCODE = 'PGSA1'; END IF; "
-        "END $pgshift$"
-    )
+    check = (f"{condition} (SELECT 1 FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)} "
+             "AND state = 'applied')")
+    if wait:
+        return [f"SELECT pg_advisory_xact_lock({key})",
+                f"SELECT (CASE WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
+    return [f"SELECT (CASE WHEN NOT pg_try_advisory_xact_lock({key}) THEN '{LOCK_BUSY_MARK}' "
+            f"WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
+
+
+def guard_outcome(message: str) -> str | None:
+    """'busy', 'changed' or None, from the error a guard statement raised."""
+    if LOCK_BUSY_MARK in message:
+        return "busy"
+    if STATE_CHANGED_MARK in message:
+        return "changed"
+    return None
 
 
 def lock_holder(conn: psycopg.Connection, settings: Settings) -> str | None:
