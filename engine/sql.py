@@ -63,8 +63,9 @@ def parse(sql: str) -> ParsedSql:
     try:
         tree = json.loads(_pg.parse_sql_json(sql))
     except _pg.ParseError as exc:
-        byte_index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        return ParsedSql(sql, (), SyntaxProblem(str(exc.args[0]), offsets.char(byte_index)))
+        # pglast already turns the server's byte cursor into a character index (pglast.parser._error_index).
+        index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        return ParsedSql(sql, (), SyntaxProblem(str(exc.args[0]), index))
     statements = []
     for index, raw in enumerate(tree.get("stmts", [])):
         byte_start = raw.get("stmt_location", 0)
@@ -297,8 +298,8 @@ def _parse_chunk(text: str) -> tuple[list[dict] | None, SyntaxProblem | None]:
     try:
         result: tuple[list[dict] | None, SyntaxProblem | None] = (json.loads(_pg.parse_sql_json(text)).get("stmts", []), None)
     except _pg.ParseError as exc:
-        byte_index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        result = (None, SyntaxProblem(str(exc.args[0]), _OffsetMap(text).char(byte_index)))
+        index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0  # already characters
+        result = (None, SyntaxProblem(str(exc.args[0]), index))
     if len(_chunk_cache) >= _CACHE_LIMIT:
         _chunk_cache.clear()
     _chunk_cache[text] = result
