@@ -1,0 +1,229 @@
+"""workspace/executeCommand: the CLI's verbs, run off the event loop with progress; rollback asks first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from lsprotocol import types
+
+from engine import runner, scaffold, status
+from engine.db import redact
+from engine.errors import PgshiftError
+from server.lsp.project import path_to_uri, uri_to_path
+
+if TYPE_CHECKING:
+    from server.lsp.server import PgshiftLanguageServer
+
+log = logging.getLogger(__name__)
+ROLL_BACK, CANCEL = "Roll back", "Cancel"
+COMMANDS = ("pgshift.migrate", "pgshift.list", "pgshift.rollback", "pgshift.new", "pgshift.snapshot",
+            "pgshift.verify", "pgshift.open", "pgshift.renameFile")
+
+
+def plain(value: Any, root: Path | None) -> Any:
+    """An engine result as JSON-ready data (the same shape as the CLI's --json)."""
+    if hasattr(value, "to_dict"):
+        try:
+            value = value.to_dict(root)
+        except TypeError:
+            value = value.to_dict()
+    return json.loads(json.dumps(value, default=str))
+
+
+def describe_event(event: runner.Event) -> str:
+    if isinstance(event, runner.Started):
+        return f"applying {event.version}" + (" (no transaction)" if event.no_transaction else "")
+    if isinstance(event, runner.Applied):
+        return f"done {event.version} in {event.milliseconds} ms"
+    if isinstance(event, runner.Skipped):
+        return f"skipped {event.version}: {event.reason}"
+    if isinstance(event, runner.Waiting):
+        return f"waiting: {event.reason}"
+    if isinstance(event, runner.Retrying):
+        return f"retrying {event.version} (attempt {event.attempt}): {event.reason}"
+    return str(event)
+
+
+def describe_plan(plan: runner.RollbackPlan) -> str:
+    """Exactly what will run: every step's version and SQL, newest first."""
+    parts = [f"Roll back {len(plan.steps)} migration(s) on {plan.database}?"]
+    for step in plan.steps:
+        origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when applied"
+        parts.append(f"\n{step.version} ({origin}):\n{step.sql}")
+    return redact("\n".join(parts))
+
+
+async def run_engine(ls: "PgshiftLanguageServer", title: str, work: Callable[[Callable[[str], None]], Any]) -> Any:
+    """Run `work(report)` in a thread, with $/progress when the client shows it; errors become messages."""
+    loop = asyncio.get_running_loop()
+    token: str | None = None
+    if ls.supports_progress:
+        token = f"pgshift-{uuid.uuid4().hex}"
+        try:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=False))
+        except Exception:  # noqa: BLE001 - no progress bar is no reason not to run
+            token = None
+
+    def report(message: str) -> None:
+        if token is not None:
+            loop.call_soon_threadsafe(ls.work_done_progress.report, token,
+                                      types.WorkDoneProgressReport(message=redact(message)))
+
+    outcome = "failed"
+    try:
+        result = await asyncio.to_thread(work, report)
+        outcome = "done"
+        return result
+    finally:
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome))
+
+
+def failure(ls: "PgshiftLanguageServer", error: PgshiftError) -> dict:
+    """Show an engine error once, password-free, and return it as data for the caller."""
+    root = ls.project.settings.project_root
+    text = redact(error.message) + (f"\nhelp: {redact(error.help)}" if error.help else "")
+    for finding in error.findings[:5]:
+        text += "\n" + redact(finding.render(root))
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"pgshift: {text}"))
+    return {"ok": False, "error": {"code": error.code, "message": redact(error.message),
+                                   "help": redact(error.help) if error.help else None,
+                                   "findings": [f.to_dict(root) for f in error.findings]}}
+
+
+async def after_database_change(ls: "PgshiftLanguageServer") -> None:
+    await ls.database.refresh()
+    ls.state_changed()
+
+
+def register(ls: "PgshiftLanguageServer") -> None:
+    @ls.command("pgshift.migrate")
+    async def migrate(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        options = args[0] if args and isinstance(args[0], dict) else {}
+        settings = ls.project.settings
+        try:
+            result = await run_engine(ls, "pgshift migrate", lambda report: runner.migrate(
+                settings, dry_run=bool(options.get("dryRun")), to=options.get("to"),
+                allow_out_of_order=bool(options.get("allowOutOfOrder")),
+                on_event=lambda event: report(describe_event(event))))
+        except PgshiftError as error:
+            await after_database_change(ls)
+            return failure(ls, error)
+        await after_database_change(ls)
+        applied = ", ".join(a.version for a in result.applied) or "nothing pending"
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                       message=f"pgshift: applied {applied}"))
+        return plain(result, settings.project_root)
+
+    @ls.command("pgshift.list")
+    async def list_(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        settings = ls.project.settings
+        try:
+            report = await asyncio.to_thread(status.list_migrations, settings)
+        except PgshiftError as error:
+            return failure(ls, error)
+        return {"ok": True, "database": report.database,
+                "migrations": [plain(m, settings.project_root) for m in report.migrations]}
+
+    @ls.command("pgshift.rollback")
+    async def rollback(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        options = args[0] if args and isinstance(args[0], dict) else {}
+        settings = ls.project.settings
+        try:
+            plan = await asyncio.to_thread(runner.plan_rollback, settings, steps=int(options.get("steps", 1)),
+                                           to=options.get("to"))
+        except PgshiftError as error:
+            return failure(ls, error)
+        answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+            type=types.MessageType.Warning, message=describe_plan(plan),
+            actions=[types.MessageActionItem(title=ROLL_BACK), types.MessageActionItem(title=CANCEL)]))
+        if answer is None or answer.title != ROLL_BACK:
+            return {"ok": False, "cancelled": True, "plan": plain(plan, settings.project_root)}
+        try:
+            result = await run_engine(ls, "pgshift rollback", lambda report: runner.rollback(
+                settings, plan, on_event=lambda event: report(describe_event(event))))
+        except PgshiftError as error:
+            await after_database_change(ls)
+            return failure(ls, error)
+        await after_database_change(ls)
+        ls.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Info, message=f"pgshift: rolled back {', '.join(result.rolled_back)}"))
+        return {"ok": True, "database": result.database, "rolled_back": list(result.rolled_back)}
+
+    @ls.command("pgshift.new")
+    async def new(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        description = str(args[0]) if args and args[0] else "new migration"
+        sql = str(args[1]) if len(args) > 1 and args[1] else None
+        settings = ls.project.settings
+        try:
+            made = await asyncio.to_thread(scaffold.new_migration, settings, description, sql=sql)
+        except PgshiftError as error:
+            return failure(ls, error)
+        uri = path_to_uri(made.path)
+        await _show(ls, uri)
+        return {"ok": True, "path": str(made.path), "uri": uri}
+
+    @ls.command("pgshift.snapshot")
+    async def snapshot(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        from engine.snapshot import snapshot as take_snapshot
+
+        settings = ls.project.settings
+        try:
+            result = await run_engine(ls, "pgshift snapshot", lambda report: take_snapshot(settings))
+        except PgshiftError as error:
+            return failure(ls, error)
+        return {"ok": True, "path": str(result.path), "changed": result.changed}
+
+    @ls.command("pgshift.verify")
+    async def verify(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+        from engine.verify import verify as run_verify
+
+        versions = [str(a) for a in args if isinstance(a, str)] or None
+        settings = ls.project.settings
+        try:
+            result = await run_engine(ls, "pgshift verify", lambda report: run_verify(
+                settings, versions, on_progress=lambda message, _detail: report(str(message))))
+        except PgshiftError as error:
+            return failure(ls, error)
+        summary = "verified" if result.ok else "verification FAILED"
+        ls.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Info if result.ok else types.MessageType.Error,
+            message=f"pgshift: {summary}: " + ", ".join(m.version for m in result.migrations)))
+        return plain(result, settings.project_root)
+
+    @ls.command("pgshift.open")
+    async def open_(ls: "PgshiftLanguageServer", uri: str) -> dict:
+        return {"ok": await _show(ls, uri)}
+
+    @ls.command("pgshift.renameFile")
+    async def rename_file(ls: "PgshiftLanguageServer", uri: str, new_uri: str) -> dict:
+        """The rename quick fix for clients without resourceOperations: rename on disk, open the new file."""
+        old, new = uri_to_path(uri), uri_to_path(new_uri)
+        if old is None or new is None or new.exists():
+            ls.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Error, message=f"pgshift: cannot rename to {new}: it exists"))
+            return {"ok": False}
+        document = ls.document(uri)
+        if document is not None:  # keep unsaved edits: write the buffer's text under the new name
+            await asyncio.to_thread(new.write_text, document.source, encoding="utf-8")
+            await asyncio.to_thread(os.remove, old)
+        else:
+            await asyncio.to_thread(os.rename, old, new)
+        await _show(ls, new_uri)
+        return {"ok": True, "uri": new_uri}
+
+
+async def _show(ls: "PgshiftLanguageServer", uri: str) -> bool:
+    if not ls._capability("window", "show_document", "support"):
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                       message=f"pgshift: created {uri_to_path(uri)}"))
+        return False
+    result = await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+    return bool(result and result.success)

@@ -1,0 +1,132 @@
+"""What the database knows, read in the background: tracking rows cached and re-read every few seconds.
+
+Reads run on their own worker thread under a timeout, so a slow or dead server never blocks the event
+loop nor the analysis threads. The user hears once that the database is unreachable, and once that it
+is back; in between the file checks go on without the database's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable
+
+from lsprotocol import types
+
+from engine import db, tracking
+from engine.config import Settings
+from engine.errors import PgshiftError
+from engine.tracking import AppliedMigration
+from server.lsp.analysis import DatabaseView
+
+if TYPE_CHECKING:
+    from server.lsp.server import PgshiftLanguageServer
+
+log = logging.getLogger(__name__)
+
+
+def poll_seconds() -> float:
+    """How often the tracking table is re-read, so `pgshift migrate` run in a terminal shows up."""
+    return float(os.environ.get("PGSHIFT_LSP_POLL_SECONDS", "3"))
+
+
+def timeout_seconds() -> float:
+    return float(os.environ.get("PGSHIFT_LSP_DB_TIMEOUT_SECONDS", "5"))
+
+
+def read_rows(settings: Settings) -> list[AppliedMigration]:
+    """One short session: the tracking rows (an absent table means nothing applied). Runs in a thread."""
+    with db.session(settings) as (conn, _target):
+        return tracking.read_applied(conn, settings)
+
+
+def _fingerprint(rows: list[AppliedMigration]) -> tuple:
+    return tuple((r.version, r.checksum, r.state, r.applied_at) for r in rows)
+
+
+class DatabaseWatch:
+    """The cached `DatabaseView` (None while unknown or unreachable) and the loop that keeps it fresh."""
+
+    def __init__(self, ls: "PgshiftLanguageServer", on_change: Callable[[], None]) -> None:
+        self.ls = ls
+        self.view: DatabaseView | None = None
+        self.reachable: bool | None = None
+        self._on_change = on_change
+        self._fingerprint: tuple | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgshift-db")
+        self._inflight: asyncio.Future | None = None
+        self._wake: asyncio.Event | None = None
+        self._said_no_database = False
+
+    def poke(self) -> None:
+        """Re-read soon (files changed, a command ran)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        self._wake = asyncio.Event()
+        while True:
+            await self.refresh()
+            try:
+                await asyncio.wait_for(self._wake.wait(), poll_seconds())
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def refresh(self) -> None:
+        """Read the tracking rows once; report a change of view to `on_change`."""
+        project = self.ls.project
+        if not project.has_database:
+            if not self._said_no_database:
+                self._said_no_database = True
+                self.ls.window_log_message(types.LogMessageParams(
+                    type=types.MessageType.Info,
+                    message="pgshift: no database configured (and the embedded one is not running): showing file "
+                            "checks only. Set DATABASE_URL or [tool.pgshift] database_url for applied/pending state."))
+            self._set(None)
+            return
+        if self._inflight is not None and not self._inflight.done():
+            return  # the previous read still hangs: don't pile up threads behind a dead server
+        loop = asyncio.get_running_loop()
+        self._inflight = loop.run_in_executor(self._executor, read_rows, project.settings)
+        try:
+            rows = await asyncio.wait_for(asyncio.shield(self._inflight), timeout_seconds())
+        except TimeoutError:
+            self._unreachable(f"no answer within {timeout_seconds():g}s")
+            return
+        except PgshiftError as error:
+            self._unreachable(error.message)
+            return
+        except Exception as error:  # noqa: BLE001 - any driver error means "unknown", never a crash
+            self._unreachable(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
+            return
+        if self.reachable is False:
+            self.ls.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Info, message="pgshift: the database is reachable again"))
+        self.reachable = True
+        self._set(rows)
+
+    def _unreachable(self, reason: str) -> None:
+        reason = db.redact(reason)
+        if self.reachable is not False:
+            self.ls.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Warning,
+                message=f"pgshift: cannot read migration state from the database ({reason}). File checks go on; "
+                        "applied/pending checks come back when the database does."))
+        else:
+            log.debug("database still unreachable: %s", reason)
+        self.reachable = False
+        self._set(None)
+
+    def _set(self, rows: list[AppliedMigration] | None) -> None:
+        fingerprint = None if rows is None else _fingerprint(rows)
+        if fingerprint == self._fingerprint and (rows is None) == (self.view is None):
+            return
+        self._fingerprint = fingerprint
+        self.view = None if rows is None else DatabaseView({r.version: r for r in rows})
+        self._on_change()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
