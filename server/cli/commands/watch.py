@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import PgshiftError
+from engine.lint import check
 from engine.runner import Applied, Started, migrate
+from engine.snapshot import snapshot
 from engine.watching import watch_migrations
 from server.cli.context import CliContext
 from server.cli.main import report_error
@@ -24,10 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     describe_database(ctx)
     settings = ctx.settings
-    ctx.say(f"watching {settings.migrations_dir} — Ctrl-C to stop")
-    _cycle(ctx, args, changed=None)
     try:
         for changed in watch_migrations(settings):
+            if not changed:  # the watcher is running: do the initial pass
+                ctx.say(f"watching {settings.migrations_dir} — Ctrl-C to stop")
+                _cycle(ctx, args, changed=None)
+                continue
             names = ", ".join(sorted(p.name for p in changed))
             ctx.say(f"\nchanged: {names}")
             _cycle(ctx, args, changed)
@@ -37,19 +41,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _cycle(ctx: CliContext, args: argparse.Namespace, changed) -> None:
-    """Check, migrate, snapshot; a failure is printed and the watch goes on."""
+def _cycle(ctx: CliContext, args: argparse.Namespace, changed: set | None) -> None:
+    """Check what changed, migrate, refresh the snapshot; a failure is printed and the watch goes on."""
     settings = ctx.settings
+    present = None if changed is None else sorted(p for p in changed if p.exists())
     try:
-        from engine.lint import check
-        report = check(settings, sorted(changed) if changed else None)
-        existing = [f for f in report.findings]
-        ctx.show_findings(existing)
-    except ImportError:
-        pass
-    except PgshiftError as error:
-        report_error(ctx, error)
-    try:
+        if present is None or present:
+            ctx.show_findings(list(check(settings, present).findings))
+
         def on_event(event) -> None:
             if isinstance(event, Started):
                 ctx.say(f"→ applying {event.version} …")
@@ -57,14 +56,10 @@ def _cycle(ctx: CliContext, args: argparse.Namespace, changed) -> None:
                 ctx.say(f"  applied in {event.milliseconds} ms")
 
         result = migrate(settings, on_event=on_event)
-        if result.applied and not args.no_snapshot:
-            try:
-                from engine.snapshot import snapshot
-            except ImportError:
-                return
+        if not result.applied:
+            ctx.say("up to date")
+        elif not args.no_snapshot:
             made = snapshot(settings)
             ctx.say(f"  {made.path.name} {'updated' if made.changed else 'unchanged'}")
-        elif not result.applied:
-            ctx.say("up to date")
     except PgshiftError as error:
         report_error(ctx, error)
