@@ -97,11 +97,15 @@ def check_migration(migration: MigrationFile, settings: Settings | None = None) 
             for kind in rule.kinds:
                 by_kind.setdefault(kind, []).append(rule)
 
+    for kind in by_kind:
+        by_kind[kind] += every
+    remember = _remember
+    state = ctx.state
     for statement in script.statements:
-        for rule in by_kind.get(statement.kind, ()) + every if statement.kind in by_kind else every:
+        for rule in by_kind.get(statement.kind, every):
             for report in rule.check(statement, ctx):
                 found.append(_finding(rule, report, ctx, path))
-        _remember(ctx.state, statement)
+        remember(state, statement)
     ctx.state = State()
     for rule in file_rules:
         for report in rule.check(ctx):
@@ -147,7 +151,7 @@ def _remember(state: State, statement: LocatedStatement) -> None:
         state.created_indexes.add(((node.get("relation") or {}).get("schemaname"), node["idxname"]))
     elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE" and node.get("relation"):
         schema, name = relation_key(node["relation"])
-        if (schema, name) in state.created_tables or (None, name) in state.created_tables:
+        if (schema, name) in state.created_tables:
             state.created_tables.add((schema, node.get("newname", "")))
     elif kind == "AlterTableStmt":
         table = (node.get("relation") or {}).get("relname", "")

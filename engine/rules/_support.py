@@ -28,12 +28,28 @@ class Report:
     fix: Fix | None = None
 
 
+class NameSet:
+    """(schema, name) pairs where an unqualified name matches any schema; O(1) look-ups by name."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[str, set[str | None]] = {}
+
+    def add(self, key: tuple[str | None, str]) -> None:
+        self._schemas.setdefault(key[1], set()).add(key[0])
+
+    def __contains__(self, key: tuple[str | None, str]) -> bool:
+        schemas = self._schemas.get(key[1])
+        if not schemas:
+            return False
+        return key[0] is None or None in schemas or key[0] in schemas
+
+
 @dataclass
 class State:
     """What earlier statements of the same migration did: tables they created, constraints, timeouts."""
 
-    created_tables: set[tuple[str | None, str]] = field(default_factory=set)
-    created_indexes: set[tuple[str | None, str]] = field(default_factory=set)
+    created_tables: NameSet = field(default_factory=NameSet)
+    created_indexes: NameSet = field(default_factory=NameSet)
     not_valid_constraints: set[tuple[str, str]] = field(default_factory=set)
     validated_tables: set[str] = field(default_factory=set)
     lock_timeout_set: bool = False
@@ -66,9 +82,8 @@ class Context:
         return name_in(qualified_key(names), self.state.created_indexes)
 
 
-def name_in(key: tuple[str | None, str], created: set[tuple[str | None, str]]) -> bool:
-    schema, name = key
-    return any(n == name and (s is None or schema is None or s == schema) for s, n in created)
+def name_in(key: tuple[str | None, str], created: NameSet) -> bool:
+    return key in created
 
 
 def relation_key(relation: dict) -> tuple[str | None, str]:

@@ -15,10 +15,11 @@ Use:
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from engine.findings import Severity
-from engine.rules import rule
+from engine.rules import FILE, rule
 from engine.rules._support import Context, Report
 
 # A name of more than 63 bytes has at least 16 characters (four bytes each at most): cheap pre-filter.
@@ -45,21 +46,23 @@ def _names(node) -> set[str]:
     return found
 
 
-@rule("identifier-too-long", Severity.WARNING)
-def check(statement, ctx: Context):
-    text = statement.text
-    candidates = []
-    for match in _CANDIDATE_RE.finditer(text):
+@rule("identifier-too-long", Severity.WARNING, scope=FILE)
+def check(ctx: Context):
+    # One scan of the whole text (in the regex engine), then a look at the few statements with candidates.
+    sql = ctx.script.sql
+    statements = ctx.statements
+    starts = [s.start for s in statements]
+    for match in _CANDIDATE_RE.finditer(sql):
         word = match.group()
         name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
-        if len(name.encode("utf-8")) > 63:
-            candidates.append((match, name))
-    if not candidates:
-        return
-    names = _names(statement.node)
-    for match, name in candidates:
+        size = len(name.encode("utf-8"))
+        if size <= 63:
+            continue
+        position = bisect.bisect_right(starts, match.start()) - 1
+        if position < 0 or match.start() >= statements[position].end:
+            continue  # in a comment between statements
         cut = name.encode("utf-8")[:63].decode("utf-8", errors="ignore")
+        names = _names(statements[position].node)
         if name in names or cut in names:
-            yield Report(f"'{name}' is {len(name.encode('utf-8'))} bytes: PostgreSQL silently shortens it to '{cut}'",
-                         "choose a name of at most 63 bytes", start=statement.start + match.start(),
-                         end=statement.start + match.end())
+            yield Report(f"'{name}' is {size} bytes: PostgreSQL silently shortens it to '{cut}'",
+                         "choose a name of at most 63 bytes", start=match.start(), end=match.end())
