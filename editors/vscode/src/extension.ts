@@ -144,7 +144,7 @@ async function stopClient(): Promise<void> {
   }
 }
 
-/** Collect what the command needs (asking where it changes the database), then send it to the server. */
+/** Collect what the command needs (asking before a migrate), then send it to the server. */
 async function runCommand(id: PgshiftCommand): Promise<unknown> {
   const args = await argumentsFor(id);
   if (args === undefined) {
@@ -154,13 +154,10 @@ async function runCommand(id: PgshiftCommand): Promise<unknown> {
     vscode.window.showErrorMessage("pgshift: the language server is not running (see Output > pgshift).");
     return undefined;
   }
-  const params: ExecuteCommandParams = { command: id, arguments: [args] };
+  const params: ExecuteCommandParams = { command: id, arguments: args };
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `pgshift: ${id.slice("pgshift.".length)}…` },
-      () => client!.sendRequest(ExecuteCommandRequest.type, params),
-    );
-    await showResult(id, result);
+    const result = await client.sendRequest(ExecuteCommandRequest.type, params);
+    showResult(id, result);
     return result;
   } catch (error) {
     output.appendLine(`${id} failed: ${errorText(error)}`);
@@ -170,43 +167,38 @@ async function runCommand(id: PgshiftCommand): Promise<unknown> {
   }
 }
 
-/** The single argument object sent with each command; undefined means the person cancelled. */
-async function argumentsFor(id: PgshiftCommand): Promise<Record<string, unknown> | undefined> {
+/**
+ * The arguments each command sends, as the language server reads them (server/lsp/commands.py); undefined means
+ * the person cancelled. The server shows progress, results and errors itself, and asks before a rollback (with
+ * the exact plan), so only migrate is confirmed here.
+ */
+async function argumentsFor(id: PgshiftCommand): Promise<unknown[] | undefined> {
   switch (id) {
     case "pgshift.migrate": {
       const choice = await vscode.window.showWarningMessage(
         "Apply every pending migration to the database?",
-        { modal: true, detail: "Run a dry run first to see what will run." },
+        { modal: true, detail: "A dry run tries them in a transaction that is rolled back." },
         "Dry run",
         "Apply",
       );
-      return choice === undefined ? undefined : { dry_run: choice === "Dry run" };
+      return choice === undefined ? undefined : [{ dryRun: choice === "Dry run" }];
     }
-    case "pgshift.rollback": {
-      const choice = await vscode.window.showWarningMessage(
-        "Roll back the last applied migration?",
-        {
-          modal: true,
-          detail: "This runs its ROLLBACK SQL against the database and can lose data. Back up first (pgshift backup).",
-        },
-        "Roll back",
-      );
-      return choice === "Roll back" ? { steps: 1, confirm: true } : undefined;
-    }
+    case "pgshift.rollback":
+      return [{ steps: 1 }];
     case "pgshift.new": {
       const description = await vscode.window.showInputBox({
         title: "New migration",
         prompt: "What does it change? A few words, e.g. add instagram url to business",
         validateInput: (value) => (/[a-z0-9]/i.test(value) ? undefined : "Describe the change in a few words"),
       });
-      return description === undefined ? undefined : { description };
+      return description === undefined ? undefined : [description];
     }
     case "pgshift.verify": {
       const version = currentMigrationVersion();
-      return version ? { version } : {};
+      return version ? [version] : [];
     }
     default:
-      return {};
+      return [];
   }
 }
 
@@ -218,29 +210,19 @@ function currentMigrationVersion(): string | undefined {
   return path.basename(document.fileName, ".sql");
 }
 
-async function showResult(id: PgshiftCommand, result: unknown): Promise<void> {
-  const text = typeof result === "string" ? result : JSON.stringify(result, null, 2);
-  output.appendLine(`${id}:`);
-  output.appendLine(text ?? "(no result)");
+/** Results go to the output channel; `pgshift.list` brings it to the front, as a terminal would. */
+function showResult(id: PgshiftCommand, result: unknown): void {
   const record = (typeof result === "object" && result !== null ? result : {}) as Record<string, unknown>;
-  const created = record["uri"] ?? record["path"];
-  if (id === "pgshift.new" && typeof created === "string") {
-    const uri = created.includes("://") ? vscode.Uri.parse(created) : vscode.Uri.file(resolvePath(created));
-    await vscode.window.showTextDocument(uri);
-  }
-  const summary = record["summary"] ?? record["message"] ?? (typeof result === "string" ? result : undefined);
-  const choice = await vscode.window.showInformationMessage(
-    `pgshift: ${typeof summary === "string" ? summary : "done"}`,
-    "Show output",
-  );
-  if (choice) {
+  output.appendLine(`${id}:`);
+  if (id === "pgshift.list" && Array.isArray(record["migrations"])) {
+    output.appendLine(`  database: ${String(record["database"] ?? "?")}`);
+    for (const item of record["migrations"] as Record<string, unknown>[]) {
+      output.appendLine(`  ${String(item["state"] ?? "?").padEnd(8)} ${String(item["version"] ?? "?")}`);
+    }
     output.show(true);
+    return;
   }
-}
-
-function resolvePath(value: string): string {
-  const folder = workspaceFolder();
-  return folder && !path.isAbsolute(value) ? path.join(folder, value) : value;
+  output.appendLine(typeof result === "string" ? result : JSON.stringify(result, null, 2) ?? "(no result)");
 }
 
 function errorText(error: unknown): string {
