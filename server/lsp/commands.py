@@ -8,7 +8,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from lsprotocol import types
 
@@ -16,9 +16,7 @@ from engine import runner, scaffold, status
 from engine.db import redact
 from engine.errors import PgshiftError
 from server.lsp.project import path_to_uri, uri_to_path
-
-if TYPE_CHECKING:
-    from server.lsp.server import PgshiftLanguageServer
+from server.lsp.server import PgshiftLanguageServer  # at run time: pygls reads command annotations
 
 log = logging.getLogger(__name__)
 ROLL_BACK, CANCEL = "Roll back", "Cancel"
@@ -59,7 +57,7 @@ def describe_plan(plan: runner.RollbackPlan) -> str:
     return redact("\n".join(parts))
 
 
-async def run_engine(ls: "PgshiftLanguageServer", title: str, work: Callable[[Callable[[str], None]], Any]) -> Any:
+async def run_engine(ls: PgshiftLanguageServer, title: str, work: Callable[[Callable[[str], None]], Any]) -> Any:
     """Run `work(report)` in a thread, with $/progress when the client shows it; errors become messages."""
     loop = asyncio.get_running_loop()
     token: str | None = None
@@ -86,7 +84,7 @@ async def run_engine(ls: "PgshiftLanguageServer", title: str, work: Callable[[Ca
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome))
 
 
-def failure(ls: "PgshiftLanguageServer", error: PgshiftError) -> dict:
+def failure(ls: PgshiftLanguageServer, error: PgshiftError) -> dict:
     """Show an engine error once, password-free, and return it as data for the caller."""
     root = ls.project.settings.project_root
     text = redact(error.message) + (f"\nhelp: {redact(error.help)}" if error.help else "")
@@ -98,14 +96,14 @@ def failure(ls: "PgshiftLanguageServer", error: PgshiftError) -> dict:
                                    "findings": [f.to_dict(root) for f in error.findings]}}
 
 
-async def after_database_change(ls: "PgshiftLanguageServer") -> None:
+async def after_database_change(ls: PgshiftLanguageServer) -> None:
     await ls.database.refresh()
     ls.state_changed()
 
 
-def register(ls: "PgshiftLanguageServer") -> None:
+def register(ls: PgshiftLanguageServer) -> None:
     @ls.command("pgshift.migrate")
-    async def migrate(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def migrate(ls: PgshiftLanguageServer, *args: Any) -> dict:
         options = args[0] if args and isinstance(args[0], dict) else {}
         settings = ls.project.settings
         try:
@@ -123,7 +121,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return plain(result, settings.project_root)
 
     @ls.command("pgshift.list")
-    async def list_(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def list_(ls: PgshiftLanguageServer, *args: Any) -> dict:
         settings = ls.project.settings
         try:
             report = await asyncio.to_thread(status.list_migrations, settings)
@@ -133,7 +131,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
                 "migrations": [plain(m, settings.project_root) for m in report.migrations]}
 
     @ls.command("pgshift.rollback")
-    async def rollback(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def rollback(ls: PgshiftLanguageServer, *args: Any) -> dict:
         options = args[0] if args and isinstance(args[0], dict) else {}
         settings = ls.project.settings
         try:
@@ -158,7 +156,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return {"ok": True, "database": result.database, "rolled_back": list(result.rolled_back)}
 
     @ls.command("pgshift.new")
-    async def new(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def new(ls: PgshiftLanguageServer, *args: Any) -> dict:
         description = str(args[0]) if args and args[0] else "new migration"
         sql = str(args[1]) if len(args) > 1 and args[1] else None
         settings = ls.project.settings
@@ -171,7 +169,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return {"ok": True, "path": str(made.path), "uri": uri}
 
     @ls.command("pgshift.snapshot")
-    async def snapshot(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def snapshot(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine.snapshot import snapshot as take_snapshot
 
         settings = ls.project.settings
@@ -182,7 +180,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return {"ok": True, "path": str(result.path), "changed": result.changed}
 
     @ls.command("pgshift.verify")
-    async def verify(ls: "PgshiftLanguageServer", *args: Any) -> dict:
+    async def verify(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine.verify import verify as run_verify
 
         versions = [str(a) for a in args if isinstance(a, str)] or None
@@ -199,11 +197,11 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return plain(result, settings.project_root)
 
     @ls.command("pgshift.open")
-    async def open_(ls: "PgshiftLanguageServer", uri: str) -> dict:
+    async def open_(ls: PgshiftLanguageServer, uri: str) -> dict:
         return {"ok": await _show(ls, uri)}
 
     @ls.command("pgshift.renameFile")
-    async def rename_file(ls: "PgshiftLanguageServer", uri: str, new_uri: str) -> dict:
+    async def rename_file(ls: PgshiftLanguageServer, uri: str, new_uri: str) -> dict:
         """The rename quick fix for clients without resourceOperations: rename on disk, open the new file."""
         old, new = uri_to_path(uri), uri_to_path(new_uri)
         if old is None or new is None or new.exists():
@@ -220,7 +218,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
         return {"ok": True, "uri": new_uri}
 
 
-async def _show(ls: "PgshiftLanguageServer", uri: str) -> bool:
+async def _show(ls: PgshiftLanguageServer, uri: str) -> bool:
     if not ls._capability("window", "show_document", "support"):
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
                                                        message=f"pgshift: created {uri_to_path(uri)}"))

@@ -9,7 +9,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, Union
 
 import pytest
 import pytest_asyncio
@@ -39,6 +39,12 @@ async def start(root: Path, database_url: str | None, *, capabilities: str = "vi
                 **env: str) -> LanguageClient:
     """Start `python -m server lsp` in `root` and complete the initialize handshake."""
     client = make_test_lsp_client()
+    # lsprotocol reads any code action that has a `command` member as a bare Command; editors look at the
+    # member's type (a string for Command, an object for CodeAction). Read them as editors do.
+    client.protocol._converter.register_structure_hook(
+        Union[types.Command, types.CodeAction],
+        lambda obj, _: client.protocol._converter.structure(
+            obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction))
     client.code_lens_refreshes = 0
 
     @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
