@@ -57,11 +57,25 @@ class MigrationResult(BaseModel):
     error: str | None = None
 
     @classmethod
-    def of(cls, status: MigrationStatus, root: Path) -> "MigrationResult":
-        data = status.to_dict(root)
+    def of(cls, status: MigrationStatus, root: Path, folders: dict[Path, str] | None = None) -> "MigrationResult":
+        data = status.to_dict()
+        if status.path is not None:
+            # Resolving every path costs two syscalls a file; the migrations share one folder, resolve it once.
+            folders = {} if folders is None else folders
+            parent = status.path.parent
+            if parent not in folders:
+                folders[parent] = _relative(parent, root)
+            data["path"] = f"{folders[parent]}/{status.path.name}" if folders[parent] != "." else status.path.name
         if data.get("error"):
             data["error"] = redact(data["error"])
         return cls(**data)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 class ListMigrationsResult(BaseModel):
@@ -79,7 +93,8 @@ class ListMigrationsResult(BaseModel):
         trouble = [s for s in ("changed", "missing", "failed", "running") if counts.get(s)]
         if trouble:
             summary += "; needs attention: " + ", ".join(f"{counts[s]} {s}" for s in trouble)
-        return cls(database=redact(report.database), migrations=[MigrationResult.of(m, root)
+        folders: dict[Path, str] = {}
+        return cls(database=redact(report.database), migrations=[MigrationResult.of(m, root, folders)
                                                                  for m in report.migrations],
                    counts=counts, summary=summary)
 
