@@ -59,9 +59,17 @@ def progress_reporter(ctx: Context, verb: str) -> Callable[[runner.Event], None]
             message = f"skipped {event.version}: {event.reason}"
         else:
             message = redact(event.reason)
-        anyio.from_thread.run(ctx.report_progress, done, None, message)
+        send_progress(ctx, done, message)
 
     return on_event
+
+
+def send_progress(ctx: Context, done: int, message: str) -> None:
+    """From the worker thread; best effort, so a client that went away cannot interrupt a migration mid-run."""
+    try:
+        anyio.from_thread.run(ctx.report_progress, done, None, message)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def analyse(settings: Settings, migration: migration_files.MigrationFile) -> list[Finding]:
@@ -179,7 +187,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
             from engine.verify import verify
 
             def on_progress(message: str, verdict: Any) -> None:
-                anyio.from_thread.run(ctx.report_progress, 0, None, redact(message))
+                send_progress(ctx, 0, redact(message))
 
             done = await in_thread(lambda: verify(settings, [version], on_progress=on_progress))
             data = done.to_dict(root)
