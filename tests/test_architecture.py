@@ -36,3 +36,14 @@ def test_servers_never_touch_the_database_driver_or_parser_directly():
     for path in (ROOT / "server").rglob("*.py"):
         forbidden = imported_modules(path) & {"psycopg", "pglast"}
         assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+def test_cli_start_up_loads_no_driver_parser_or_protocol_library():
+    """`pgshift check` and `--help` stay quick: command modules import the engine only when they run."""
+    import subprocess
+    import sys
+    code = ("import sys; from server.cli.main import discover_commands, build_parser; "
+            "build_parser(discover_commands()); "
+            "print(sorted(m for m in ('psycopg', 'pglast', 'pygls', 'mcp', 'watchfiles') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"

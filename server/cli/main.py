@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from engine.db import redact
+from engine.redaction import redact
 from engine.errors import PgshiftError
 from server.cli import commands as commands_package
 from server.cli.context import CliContext

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from engine.db import resolve_target
 from server.cli.context import CliContext
 
 
 def describe_database(ctx: CliContext) -> None:
     """Say which database a command works on — always, and loudly for the embedded development one."""
+    from engine.db import resolve_target
     target = resolve_target(ctx.settings)
     if target.embedded:
         ctx.note(f"pgshift: no database configured; using the embedded development database in {target.source} "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.backup import backup
 
 NAME = "backup"
 HELP = "pg_dump the database into backup_dir/<dbname>_YYYYMMDD_HHMMSS.sql (or --output)"
@@ -18,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    from engine.backup import backup
     settings = ctx.settings
     result = backup(settings, args.output)
     data = result.to_dict(settings.project_root)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.db import redact, start_embedded, stop_embedded
 from server.cli.context import CliContext
 
 NAME = "embedded"
@@ -18,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.db import redact, start_embedded, stop_embedded
     folder = ctx.settings.embedded_dir
     if args.action == "stop":
         stopped = stop_embedded(folder)

@@ -10,7 +10,6 @@ import argparse
 import difflib
 from pathlib import Path
 
-from engine.project_init import FileChange, InitPlan, apply_init, plan_init, resolve_launcher
 from server.cli.context import CliContext
 
 NAME = "init"
@@ -33,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.project_init import apply_init, plan_init, resolve_launcher
     settings = ctx.settings
     launcher = resolve_launcher(settings.project_root, given=args.pgshift_command)
     plan = plan_init(settings.project_root, migrations_dir=settings.migrations_dir,

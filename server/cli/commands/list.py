@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.status import State, list_migrations
 from server.cli.context import CliContext
 from server.cli.output import describe_database
 
@@ -14,8 +13,8 @@ ALIASES = ["status"]
 HELP = "show the state of every migration"
 ORDER = 20
 
-MARKS = {State.APPLIED: "applied", State.PENDING: "pending", State.CHANGED: "CHANGED", State.MISSING: "MISSING",
-         State.FAILED: "FAILED", State.RUNNING: "RUNNING"}
+MARKS = {"applied": "applied", "pending": "pending", "changed": "CHANGED", "missing": "MISSING",
+         "failed": "FAILED", "running": "RUNNING"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.status import State, list_migrations
     describe_database(ctx)
     report = list_migrations(ctx.settings)
     ctx.emit_json({"ok": True, "database": report.database,
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             extra = "  (sorts before the newest applied: out of order)"
         if m.state is State.FAILED:
             extra = f"  (stopped after {m.statements_run or 0} statement(s): {m.error or ''})".replace("\n", " ")
-        ctx.say(f"{MARKS[m.state]:8} {m.version:60} {when:16} {took:>8}  {rollback}{extra}")
+        ctx.say(f"{MARKS[m.state.value]:8} {m.version:60} {when:16} {took:>8}  {rollback}{extra}")
     counts = {state: len(report.by_state(state)) for state in State}
     summary = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
     if report.migrations:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.repair import apply_changes, plan_mark
 from server.cli.context import CliContext
 from server.cli.output import describe_database
 
@@ -23,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.repair import apply_changes, plan_mark
     describe_database(ctx)
     change = plan_mark(ctx.settings, args.version, applied=args.applied)
     ctx.note(f"This will change the tracking table:\n  - {change.description}")

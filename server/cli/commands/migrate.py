@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
 from server.cli.context import CliContext
 from server.cli.output import describe_database
 
@@ -28,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
     describe_database(ctx)
     if args.backup and not args.dry_run:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.scaffold import new_migration
 from server.cli.context import CliContext
 
 NAME = "new"
@@ -25,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.scaffold import new_migration
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     made = new_migration(ctx.settings, args.description, sql=sql, no_transaction=args.no_transaction)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.repair import apply_changes, plan_repair
 from server.cli.context import CliContext
 from server.cli.output import describe_database
 
@@ -21,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.repair import apply_changes, plan_repair
     describe_database(ctx)
     changes = plan_repair(ctx.settings, args.versions)
     if not changes:

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine import files as migration_files
-from engine.db import resolve_target
-from engine.runner import Applied, plan_rollback, rollback
-from engine.status import State, list_migrations
 from server.cli.context import CliContext
 from server.cli.output import describe_database
 
@@ -29,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.runner import Applied, plan_rollback, rollback
     describe_database(ctx)
     if args.list:
         return _list(ctx)
@@ -54,6 +51,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext, limit: int = 10) -> int:
+    from engine.runner import rollback
+    from engine.status import State, list_migrations
     report = list_migrations(ctx.settings)
     applied = [m for m in report.migrations if m.state in (State.APPLIED, State.CHANGED, State.MISSING)]
     recent = sorted(applied, key=lambda m: m.version, reverse=True)[:limit]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.snapshot import snapshot
 
 NAME = "snapshot"
 HELP = "write the schema to DATABASE.md (tables, keys, indexes, views, types, functions, ER diagram)"
@@ -18,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    from engine.snapshot import snapshot
     settings = ctx.settings
     result = snapshot(settings, write=not (args.check or args.stdout))
     shown = _relative(result.path, settings.project_root)

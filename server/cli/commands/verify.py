@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-from engine.verify import NO_ROLLBACK, OK, verify
 
 NAME = "verify"
 HELP = "prove migrations in a scratch database: forward, rollback restores the schema, forward again"
@@ -19,11 +18,13 @@ ORDER = 45
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.verify import verify
     parser.add_argument("versions", nargs="*", metavar="VERSION",
                         help="migrations to verify (default: the pending ones, else the newest)")
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    from engine.verify import NO_ROLLBACK, OK, verify
     settings = ctx.settings
     root = settings.project_root
 

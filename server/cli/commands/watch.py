@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.errors import PgshiftError
-from engine.lint import check
-from engine.runner import Applied, Started, migrate
-from engine.snapshot import snapshot
-from engine.watching import watch_migrations
 from server.cli.context import CliContext
-from server.cli.main import report_error
 from server.cli.output import describe_database
 
 NAME = "watch"
@@ -20,10 +14,12 @@ ORDER = 70
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.snapshot import snapshot
     parser.add_argument("--no-snapshot", action="store_true", help="do not refresh DATABASE.md after applying")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.watching import watch_migrations
     describe_database(ctx)
     settings = ctx.settings
     try:
@@ -43,6 +39,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _cycle(ctx: CliContext, args: argparse.Namespace, changed: set | None) -> None:
     """Check what changed, migrate, refresh the snapshot; a failure is printed and the watch goes on."""
+    from engine.errors import PgshiftError
+    from engine.lint import check
+    from engine.runner import Applied, Started, migrate
+    from engine.snapshot import snapshot
+    from server.cli.main import report_error
     settings = ctx.settings
     present = None if changed is None else sorted(p for p in changed if p.exists())
     try:
