@@ -51,7 +51,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext, limit: int = 10) -> int:
-    from engine.runner import rollback
     from engine.status import State, list_migrations
     report = list_migrations(ctx.settings)
     applied = [m for m in report.migrations if m.state in (State.APPLIED, State.CHANGED, State.MISSING)]

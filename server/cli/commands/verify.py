@@ -18,7 +18,6 @@ ORDER = 45
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.verify import verify
     parser.add_argument("versions", nargs="*", metavar="VERSION",
                         help="migrations to verify (default: the pending ones, else the newest)")
 

@@ -14,7 +14,6 @@ ORDER = 70
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.snapshot import snapshot
     parser.add_argument("--no-snapshot", action="store_true", help="do not refresh DATABASE.md after applying")
 
 
