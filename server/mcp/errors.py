@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from mcp.shared.exceptions import MCPError
 
-from engine.db import redact
+from engine.redaction import redact
 from engine.errors import PgshiftError
 from server.mcp.results import ErrorResult, findings_of
 

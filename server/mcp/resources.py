@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from engine import files as migration_files
 from engine.config import Settings
-from engine.db import redact
+from engine.redaction import redact
 from engine.errors import PgshiftError
 from server.mcp import texts
 from server.mcp.tools import has_module, in_thread

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from engine.db import redact
+from engine.redaction import redact
 from engine.findings import Finding, Severity
 from engine.status import MigrationStatus, State, StatusReport
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from engine import files as migration_files
 from engine import runner, scaffold, status
 from engine.config import Settings
-from engine.db import redact
+from engine.redaction import redact
 from engine.errors import PgshiftError, UsageError
 from engine.findings import Finding, Severity
 from server.mcp import confirmation, results, texts
