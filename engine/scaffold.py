@@ -55,7 +55,9 @@ def render(description: str, sql: str | None = None, rollback_sql: str | None = 
     else:
         rollback = ROLLBACK_PLACEHOLDER
     directive = "-- pgshift: no-transaction\n" if no_transaction else ""
-    title = description.strip().replace("\n", " ")
+    # Every control or white-space character becomes one space: a CR or LS in the description must not end
+    # the `--` title comment and turn the rest of it into SQL.
+    title = " ".join("".join(c if c.isprintable() else " " for c in description).split())
     return TEMPLATE.format(title=title[:1].upper() + title[1:], directive=directive, forward=forward,
                            rollback=rollback)
 

@@ -38,10 +38,11 @@ class MigrationStatus:
     file_checksum: str | None = None
 
     def to_dict(self, root: Path | None = None) -> dict:
+        """Plain data; `root` should be resolved once by the caller (paths are shown relative to it)."""
         path = self.path
         if path is not None and root is not None:
             try:
-                path = path.resolve().relative_to(root.resolve())
+                path = path.relative_to(root)
             except ValueError:
                 pass
         return {

@@ -123,3 +123,13 @@ def test_slugify_gives_a_valid_description_or_nothing(description):
     slug = files.slugify(description)
     if slug:
         assert files.NAME_RE.match(f"2025-01-01_0000_{slug}.sql")
+
+
+def test_control_characters_in_a_description_cannot_smuggle_sql_into_the_file(tmp_path):
+    from engine.config import load_settings
+    from engine.sql import parse
+    (tmp_path / "migrations").mkdir()
+    made = new_migration(load_settings(tmp_path, environ={}), "x\rDROP TABLE users;\u2028DELETE FROM t;",
+                         sql="SELECT 1;")
+    statements = parse(files.parse_migration(made.path, made.text).forward_sql).statements
+    assert [s.text for s in statements] == ["SELECT 1"]
