@@ -93,9 +93,10 @@ class MigrateResult:
 
 
 def _rel(path: Path, root: Path | None) -> str:
+    """`path` relative to the (already resolved) project root when it is inside it."""
     if root is not None:
         try:
-            return str(path.resolve().relative_to(root.resolve()))
+            return str(path.relative_to(root))
         except ValueError:
             pass
     return str(path)

@@ -6,6 +6,7 @@ and its tracking row to the server in a single round trip.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,17 @@ def lock_key(settings: Settings) -> int:
 
 def table(settings: Settings) -> pgsql.Composed:
     return pgsql.Identifier(settings.tracking_schema, settings.tracking_name)
+
+
+@functools.lru_cache(maxsize=16)
+def _quoted_table(tracking_table: str) -> str:
+    schema, name = tracking_table.split(".")
+    return '"{}"."{}"'.format(schema.replace('"', '""'), name.replace('"', '""'))
+
+
+def table_sql(settings: Settings) -> str:
+    """The quoted table name as SQL text, for scripts built per migration (computed once per name)."""
+    return _quoted_table(settings.tracking_table)
 
 
 def literal(conn: psycopg.Connection, value: object) -> str:
@@ -120,7 +132,7 @@ def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version:
                        rollback_sql: str | None) -> str:
     """The upsert that marks a migration applied; its execution time is measured by the server itself."""
     return (
-        f"INSERT INTO {table(settings).as_string(conn)} "
+        f"INSERT INTO {table_sql(settings)} "
         "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error) "
         f"VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
         "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, current_user, "
@@ -132,7 +144,7 @@ def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version:
 
 
 def delete_sql(conn: psycopg.Connection, settings: Settings, version: str) -> str:
-    return f"DELETE FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)}"
+    return f"DELETE FROM {table_sql(settings)} WHERE version = {literal(conn, version)}"
 
 
 LOCK_BUSY_MARK = "pgshift: migration lock busy"
@@ -150,7 +162,7 @@ def guard_statements(conn: psycopg.Connection, settings: Settings, version: str,
     """
     key = lock_key(settings)
     condition = "NOT EXISTS" if expect_applied else "EXISTS"
-    check = (f"{condition} (SELECT 1 FROM {table(settings).as_string(conn)} WHERE version = {literal(conn, version)} "
+    check = (f"{condition} (SELECT 1 FROM {table_sql(settings)} WHERE version = {literal(conn, version)} "
              "AND state = 'applied')")
     if wait:
         return [f"SELECT pg_advisory_xact_lock({key})",

@@ -47,8 +47,9 @@ class CliContext:
         print(text, file=self.stderr, flush=True)
 
     def emit_json(self, data: Any) -> None:
+        """Print `data` as the one JSON document under --json; a callable is only built when needed."""
         if self.json_output:
-            json.dump(data, self.stdout, indent=2, default=str)
+            json.dump(data() if callable(data) else data, self.stdout, indent=2, default=str)
             self.stdout.write("\n")
             self.stdout.flush()
 

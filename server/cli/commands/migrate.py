@@ -59,5 +59,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         total = sum(a.milliseconds for a in result.applied)
         ctx.say(f"Applied {len(result.applied)} migration(s) in {total} ms.")
-    ctx.emit_json(result.to_dict(ctx.root))
+    ctx.emit_json(lambda: result.to_dict(ctx.root))
     return 0
