@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from server.cli.output import describe_database
 from pathlib import Path
 
 
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    describe_database(ctx)
     from engine.backup import backup
     settings = ctx.settings
     result = backup(settings, args.output)

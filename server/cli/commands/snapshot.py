@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from server.cli.output import describe_database
+
 
 NAME = "snapshot"
 HELP = "write the schema to DATABASE.md (tables, keys, indexes, views, types, functions, ER diagram)"
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
+    describe_database(ctx)
     from engine.snapshot import snapshot
     settings = ctx.settings
     result = snapshot(settings, write=not (args.check or args.stdout))
