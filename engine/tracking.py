@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from engine.config import Settings
-from engine.errors import DatabaseUnavailableError
+from engine.errors import ConfigError, DatabaseUnavailableError
 
 APPLIED, FAILED, RUNNING = "applied", "failed", "running"
 
@@ -82,8 +82,11 @@ def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
 
     Existing tables (e.g. from an older pgshift) get any missing columns added.
     """
-    if table_exists(conn, settings) and _missing_columns(conn, settings) == []:
-        return
+    if table_exists(conn, settings):
+        missing = _missing_columns(conn, settings)
+        if not missing:
+            return
+        _refuse_foreign_table(settings, missing)
     column_defs = pgsql.SQL(", ").join(pgsql.SQL(f"{name} {ddl}") for name, ddl in COLUMNS)
     statements = [
         pgsql.SQL("SELECT pg_advisory_xact_lock({})").format(lock_key(settings)),
@@ -106,6 +109,17 @@ def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
                  f"{settings.tracking_schema} owned by it), or set tracking_table in [tool.pgshift]") from None
 
 
+def _refuse_foreign_table(settings: Settings, missing: list[str]) -> None:
+    """A table of that name that pgshift did not create (e.g. the Node scripts' own) is never altered blindly."""
+    if "version" in missing or "checksum" in missing:
+        raise ConfigError(
+            f"{settings.tracking_table} exists but was not created by pgshift (it has no "
+            f"{' or '.join(c for c in ('version', 'checksum') if c in missing)} column); pgshift will not alter it",
+            help="set tracking_table in [tool.pgshift] to a new name (e.g. system.pgshift_migrations), then adopt "
+                 "the migrations already applied with `pgshift mark VERSION --applied` (docs: README, "
+                 "'Adopting an existing database')")
+
+
 def _missing_columns(conn: psycopg.Connection, settings: Settings) -> list[str]:
     rows = conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
@@ -122,7 +136,8 @@ def read_applied(conn: psycopg.Connection, settings: Settings) -> list[AppliedMi
         pgsql.SQL(", ").join(pgsql.Identifier(name) for name, _ in COLUMNS), table(settings))
     try:
         rows = conn.execute(query).fetchall()
-    except psycopg.errors.UndefinedColumn:
+    except psycopg.errors.UndefinedColumn:  # an older pgshift's table gains its new columns; a foreign one is refused
+        _refuse_foreign_table(settings, _missing_columns(conn, settings))
         ensure_table(conn, settings)
         rows = conn.execute(query).fetchall()
     return [AppliedMigration(*row) for row in rows]

@@ -332,3 +332,29 @@ def test_role_without_create_gets_a_remedy(project, database_url):
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_foreign_tracking_table_is_refused_not_altered(project, database_url):
+    from engine.errors import ConfigError
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA system; CREATE TABLE system.schema_migrations "
+                     "(id serial PRIMARY KEY, filename text NOT NULL, applied_at timestamptz DEFAULT now())")
+    write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
+    for attempt in (runner.migrate, list_migrations):
+        with pytest.raises(ConfigError) as caught:
+            attempt(project)
+        assert "not created by pgshift" in caught.value.message and "tracking_table" in caught.value.help
+    with psycopg.connect(database_url) as conn:
+        assert [r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                           "table_name = 'schema_migrations' ORDER BY ordinal_position")] == \
+            ["id", "filename", "applied_at"]
+    assert "accounts" not in tables(database_url)
+
+
+def test_an_older_pgshift_table_gains_the_new_columns(project, database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA system; CREATE TABLE system.schema_migrations "
+                     "(version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz DEFAULT now())")
+    write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
+    assert len(runner.migrate(project).applied) == 1
+    assert states(project) == {"2025-01-01_1000_create_accounts": State.APPLIED}

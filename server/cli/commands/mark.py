@@ -14,7 +14,8 @@ ORDER = 61
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("version", help="the migration's version (file name without .sql)")
+    parser.add_argument("versions", nargs="+", metavar="VERSION",
+                        help="the migrations' versions (file names without .sql)")
     state = parser.add_mutually_exclusive_group(required=True)
     state.add_argument("--applied", action="store_true", help="record it as applied")
     state.add_argument("--pending", action="store_true", help="remove its tracking row")
@@ -24,10 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from engine.repair import apply_changes, plan_mark
     describe_database(ctx)
-    change = plan_mark(ctx.settings, args.version, applied=args.applied)
-    ctx.note(f"This will change the tracking table:\n  - {change.description}")
-    ctx.confirm("Apply this change?", assume_yes=args.yes, what="mark")
-    apply_changes(ctx.settings, [change])
-    ctx.say(f"marked {change.version} {'applied' if args.applied else 'pending'}")
-    ctx.emit_json({"ok": True, "changes": [change.to_dict()]})
+    changes = [plan_mark(ctx.settings, version, applied=args.applied) for version in args.versions]
+    ctx.note("This will change the tracking table:\n" + "\n".join(f"  - {c.description}" for c in changes))
+    ctx.confirm("Apply these changes?", assume_yes=args.yes, what="mark")
+    apply_changes(ctx.settings, changes)
+    for change in changes:
+        ctx.say(f"marked {change.version} {'applied' if args.applied else 'pending'}")
+    ctx.emit_json({"ok": True, "changes": [c.to_dict() for c in changes]})
     return 0
