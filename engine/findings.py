@@ -121,13 +121,19 @@ class Finding:
 
 
 def _display_path(path: Path | None, root: Path | None) -> str:
-    if path is None:
-        return "<sql>"
+    return "<sql>" if path is None else relative_path(path, root)
+
+
+def relative_path(path: Path, root: Path | None) -> str:
+    """`path` as shown to people: relative to the project root when inside it, else as given."""
     if root is not None:
         try:
-            return str(path.resolve().relative_to(root.resolve()))
+            return str(path.relative_to(root))
         except ValueError:
-            pass
+            try:
+                return str(path.resolve().relative_to(root.resolve()))
+            except ValueError:
+                pass
     return str(path)
 
 

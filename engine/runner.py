@@ -20,7 +20,7 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.findings import Finding, LineIndex, Severity, Span, has_errors, relative_path
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, merge
 
@@ -85,21 +85,11 @@ class MigrateResult:
             "ok": True,
             "database": self.database,
             "dry_run": self.dry_run,
-            "applied": [{"version": a.version, "path": _rel(a.path, root), "milliseconds": a.milliseconds}
+            "applied": [{"version": a.version, "path": relative_path(a.path, root), "milliseconds": a.milliseconds}
                         for a in self.applied],
             "skipped": self.skipped,
             "notes": self.notes,
         }
-
-
-def _rel(path: Path, root: Path | None) -> str:
-    """`path` relative to the (already resolved) project root when it is inside it."""
-    if root is not None:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            pass
-    return str(path)
 
 
 # --- planning (pure) ---
@@ -405,7 +395,7 @@ class RollbackPlan:
 
     def to_dict(self, root: Path | None = None) -> dict:
         return {"database": self.database,
-                "steps": [{"version": s.version, "path": _rel(s.path, root) if s.path else None, "sql": s.sql,
+                "steps": [{"version": s.version, "path": relative_path(s.path, root) if s.path else None, "sql": s.sql,
                            "source": s.source} for s in self.steps]}
 
 

@@ -127,3 +127,24 @@ def test_installed_command_runs(tmp_path):
     exe = Path(sys.executable).with_name("pgshift")
     done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "migrate" in done.stdout and "rollback" in done.stdout
+
+
+def test_migrate_backup_dumps_before_applying(cli):
+    (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
+    cli("migrate")
+    (cli.root / "migrations" / "2025-01-02_1000_add_email.sql").write_text(
+        "ALTER TABLE accounts ADD COLUMN email text;\n-- ROLLBACK:\n-- ALTER TABLE accounts DROP COLUMN email;\n")
+    code, out, _ = cli("migrate", "--backup")
+    assert code == 0 and "backup written to" in out
+    [dump] = list((cli.root / "backups").glob("*.sql"))
+    text = dump.read_text()
+    assert "CREATE TABLE public.accounts" in text and "email" not in text  # taken before the new migration
+
+
+def test_migrate_json_is_one_document(cli):
+    (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
+    code, out, _ = cli("--json", "migrate", "--dry-run")
+    data = json.loads(out)
+    assert code == 0 and data["dry_run"] is True
+    assert [a["version"] for a in data["applied"]] == ["2025-01-01_1000_create_accounts"]
+    assert data["applied"][0]["path"] == "migrations/2025-01-01_1000_create_accounts.sql"

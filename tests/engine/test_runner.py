@@ -358,3 +358,25 @@ def test_an_older_pgshift_table_gains_the_new_columns(project, database_url):
     write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
     assert len(runner.migrate(project).applied) == 1
     assert states(project) == {"2025-01-01_1000_create_accounts": State.APPLIED}
+
+
+def test_lock_timeout_is_retried_when_configured(project, database_url):
+    write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
+    runner.migrate(project)
+    write_migration(project, "2025-01-02_1000_add_email.sql", ADD)
+    patient = project.with_overrides(lock_timeout="300ms", lock_retries=3)
+    events: list = []
+    holder = psycopg.connect(database_url)
+    holder.execute("SELECT * FROM accounts")  # ACCESS SHARE held until the first retry is announced
+
+    def release_after_first_retry(event) -> None:
+        events.append(event)
+        if isinstance(event, runner.Retrying) and not holder.closed:
+            holder.rollback()
+            holder.close()
+
+    result = runner.migrate(patient, on_event=release_after_first_retry)
+    retries = [e for e in events if isinstance(e, runner.Retrying)]
+    assert len(retries) == 1 and retries[0].attempt == 1 and "lock" in retries[0].reason
+    assert [a.version for a in result.applied] == ["2025-01-02_1000_add_email"]
+    assert columns(database_url, "accounts") == ["id", "name", "email"]
