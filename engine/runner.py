@@ -25,6 +25,9 @@ from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
+# Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
+# leak into the next one (SET LOCAL ends with the transaction anyway).
+SESSION_RESET = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL"
 
 
 # --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
@@ -237,7 +240,7 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
                                                     wait=wait)
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql)
-        script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT"
+        script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
         started = time.monotonic()
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
@@ -328,6 +331,7 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
         tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                              state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
     milliseconds = int((time.monotonic() - started) * 1000)
+    execution.run_script(conn, SESSION_RESET)
     conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
                                              checksum=migration.checksum, rollback_sql=migration.rollback_sql))
     conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
@@ -379,6 +383,7 @@ class RollbackStep:
     path: Path | None
     sql: str
     source: str  # "file" (the current ROLLBACK block) or "recorded" (as stored when applied)
+    no_transaction: bool = False  # it holds a statement PostgreSQL refuses in a transaction block
 
 
 @dataclass(frozen=True)
@@ -396,7 +401,7 @@ class RollbackPlan:
     def to_dict(self, root: Path | None = None) -> dict:
         return {"database": self.database,
                 "steps": [{"version": s.version, "path": relative_path(s.path, root) if s.path else None, "sql": s.sql,
-                           "source": s.source} for s in self.steps]}
+                           "source": s.source, "no_transaction": s.no_transaction} for s in self.steps]}
 
 
 @dataclass
@@ -427,10 +432,14 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
     for row in chosen:
         migration = files.get(row.version)
         if migration is not None and migration.has_rollback:
-            plan_steps.append(RollbackStep(row.version, migration.path, migration.rollback_sql.strip(), "file"))
+            sql, source = migration.rollback_sql.strip(), "file"
         elif row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip():
-            plan_steps.append(RollbackStep(row.version, migration.path if migration else None,
-                                           row.rollback_sql.strip(), "recorded"))
+            sql, source = row.rollback_sql.strip(), "recorded"
+        else:
+            sql = source = None
+        if sql is not None:
+            plan_steps.append(RollbackStep(row.version, migration.path if migration else None, sql, source,
+                                           _needs_no_transaction(sql, settings.target_version)))
         else:
             raise RollbackError(
                 f"{row.version} has no rollback SQL, so it cannot be rolled back automatically",
@@ -450,10 +459,18 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
     with db.session(settings) as (conn, target):
         for step in plan.steps:
             migration = files.get(step.version)
-            emit(Started(step.version, step.path or Path(step.version), False))
+            emit(Started(step.version, step.path or Path(step.version), step.no_transaction))
+            if step.no_transaction:
+                started = time.monotonic()
+                _rollback_without_transaction(conn, settings, step, result)
+                result.rolled_back.append(step.version)
+                emit(Applied(step.version, step.path or Path(step.version),
+                             int((time.monotonic() - started) * 1000)))
+                continue
             prefix, prefix_statements = _guarded_prefix(conn, settings, step.version, expect_applied=True,
                                                         wait=True)
-            script = f"{prefix}{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT"
+            script = (f"{prefix}{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT;\n"
+                      f"{SESSION_RESET}")
             started = time.monotonic()
             outcome = execution.run_script(conn, script)
             if outcome.error is not None:
@@ -473,6 +490,40 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
             result.rolled_back.append(step.version)
             emit(Applied(step.version, step.path or Path(step.version), int((time.monotonic() - started) * 1000)))
     return result
+
+
+def _needs_no_transaction(sql: str, target_version: int) -> bool:
+    """A rollback such as DROP INDEX CONCURRENTLY must run statement by statement, as its migration did."""
+    from engine.rules._support import needs_no_transaction
+    script = sql_parser.analyse(sql)
+    return any(needs_no_transaction(statement, target_version) for statement in script.statements)
+
+
+def _rollback_without_transaction(conn: psycopg.Connection, settings: Settings, step: RollbackStep,
+                                  result: RollbackResult) -> None:
+    """Check the row under the lock, run the statements one by one, then remove the row."""
+    prefix, prefix_statements = _guarded_prefix(conn, settings, step.version, expect_applied=True, wait=True)
+    outcome = execution.run_script(conn, prefix + "COMMIT")
+    done = f"; already rolled back: {', '.join(result.rolled_back)}" if result.rolled_back else ""
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        if _guard_verdict(outcome, prefix_statements) == "changed":
+            raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
+        raise RollbackError(execution.describe(outcome.error))
+    statements = sql_parser.parse(step.sql).statements
+    for number, statement in enumerate(statements):
+        conn.execute(f"SET lock_timeout = '{settings.lock_timeout.replace(' ', '')}'")
+        outcome = execution.run_script(conn, statement.text)
+        if outcome.error is not None:
+            execution.rollback_if_needed(conn)
+            execution.run_script(conn, SESSION_RESET)
+            ran = f"statements 1-{number} ran and are NOT undone; " if number else ""
+            raise RollbackError(
+                f"rollback of {step.version} failed at statement {number + 1} (it runs without a transaction); "
+                f"{ran}the migration stays recorded as applied{done}: {execution.describe(outcome.error)}",
+                help="fix the ROLLBACK block so it can be re-run (IF EXISTS), then roll back again")
+    execution.run_script(conn, SESSION_RESET)
+    conn.execute(tracking.delete_sql(conn, settings, step.version))
 
 
 def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,

@@ -380,3 +380,30 @@ def test_lock_timeout_is_retried_when_configured(project, database_url):
     assert len(retries) == 1 and retries[0].attempt == 1 and "lock" in retries[0].reason
     assert [a.version for a in result.applied] == ["2025-01-02_1000_add_email"]
     assert columns(database_url, "accounts") == ["id", "name", "email"]
+
+
+def test_session_settings_do_not_leak_into_the_next_migration(project, database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA elsewhere")
+    write_migration(project, "2025-01-01_1000_switch_path.sql",
+                    "SET search_path = elsewhere;\nCREATE TABLE first (id int);\n")
+    write_migration(project, "2025-01-02_1000_plain.sql", "CREATE TABLE second (id int);\n")
+    runner.migrate(project)
+    with psycopg.connect(database_url) as conn:
+        placed = dict(conn.execute("SELECT tablename, schemaname FROM pg_tables "
+                                   "WHERE tablename IN ('first', 'second')").fetchall())
+    assert placed == {"first": "elsewhere", "second": "public"}
+
+
+def test_a_concurrent_index_migration_rolls_back_outside_a_transaction(project, database_url):
+    write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
+    write_migration(project, "2025-01-02_1000_index_name.sql",
+                    "-- pgshift: no-transaction\nCREATE INDEX CONCURRENTLY accounts_name ON accounts (name);\n"
+                    "-- ROLLBACK:\n-- DROP INDEX CONCURRENTLY accounts_name;\n")
+    runner.migrate(project)
+    plan = runner.plan_rollback(project)
+    assert plan.steps[0].no_transaction
+    runner.rollback(project, plan)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('accounts_name')").fetchone() == (None,)
+    assert states(project)["2025-01-02_1000_index_name"] is State.PENDING
