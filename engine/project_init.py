@@ -60,7 +60,9 @@ class Launcher:
     prefix: tuple[str, ...] = ()  # arguments before the pgshift verb, e.g. ("-m", "server")
 
     def mcp_entry(self) -> dict[str, Any]:
-        return {"command": self.mcp_command, "args": [*self.prefix, "mcp"]}
+        # Cursor starts stdio servers with an unrelated working directory (often /): name the project
+        # explicitly; Cursor interpolates ${workspaceFolder} in mcp.json.
+        return {"command": self.mcp_command, "args": [*self.prefix, "-C", "${workspaceFolder}", "mcp"]}
 
     def shell(self, *words: str) -> str:
         return " ".join(_quote(w) for w in (self.program, *self.prefix, *words))

@@ -44,7 +44,7 @@ def test_empty_project_gets_everything(tmp_path, capsys):
     assert files == EXPECTED_FILES | {example.relative_to(tmp_path).as_posix()}
 
     assert json.loads((tmp_path / ".cursor/mcp.json").read_text()) == {
-        "mcpServers": {"pgshift": {"command": "pgshift", "args": ["mcp"]}}}
+        "mcpServers": {"pgshift": {"command": "pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}}}
     assert json.loads((tmp_path / ".cursor/hooks.json").read_text()) == {
         "version": 1, "hooks": {"beforeMCPExecution": [{"command": "pgshift hook cursor-mcp"}]}}
     assert ".pgshift/" in (tmp_path / ".gitignore").read_text().splitlines()
@@ -94,7 +94,7 @@ def test_existing_mcp_json_keeps_other_servers(tmp_path):
     text = (cursor / "mcp.json").read_text()
     data = json.loads(text)
     assert data["mcpServers"]["github"] == other
-    assert data["mcpServers"]["pgshift"] == {"command": "pgshift", "args": ["mcp"]}
+    assert data["mcpServers"]["pgshift"] == {"command": "pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}
     assert data["extra"] is True
     assert '\n    "mcpServers"' in text  # the file's own four-space indentation is kept
 
@@ -102,7 +102,7 @@ def test_existing_mcp_json_keeps_other_servers(tmp_path):
 def test_existing_pgshift_server_entry_is_kept(tmp_path, capsys):
     cursor = tmp_path / ".cursor"
     cursor.mkdir()
-    mine = {"mcpServers": {"pgshift": {"command": "/opt/pgshift/bin/pgshift", "args": ["mcp"]}}}
+    mine = {"mcpServers": {"pgshift": {"command": "/opt/pgshift/bin/pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}}}
     (cursor / "mcp.json").write_text(json.dumps(mine))
     init(tmp_path)
     assert json.loads((cursor / "mcp.json").read_text()) == mine
@@ -216,7 +216,7 @@ def test_launcher_in_project_virtualenv_is_workspace_relative(tmp_path):
     python = fake_install(tmp_path / ".venv/bin")
     launcher = resolve_launcher(tmp_path, executable=str(python), which=lambda _: None, environ={})
     assert launcher.kind == "workspace"
-    assert launcher.mcp_entry() == {"command": "${workspaceFolder}/.venv/bin/pgshift", "args": ["mcp"]}
+    assert launcher.mcp_entry() == {"command": "${workspaceFolder}/.venv/bin/pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}
     assert launcher.shell("migrate") == ".venv/bin/pgshift migrate"
 
 
@@ -227,11 +227,11 @@ def test_launcher_on_path_is_plain_pgshift_unless_only_an_activated_venv(tmp_pat
     project.mkdir()
     on_path = str(tmp_path / "tools/bin/pgshift")
     launcher = resolve_launcher(project, executable=str(python), which=lambda _: on_path, environ={})
-    assert launcher.kind == "path" and launcher.mcp_entry() == {"command": "pgshift", "args": ["mcp"]}
+    assert launcher.kind == "path" and launcher.mcp_entry() == {"command": "pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}
     activated = resolve_launcher(project, executable=str(python), which=lambda _: on_path,
                                  environ={"VIRTUAL_ENV": str(tmp_path / "tools")})
     assert activated.kind == "absolute"
-    assert activated.mcp_entry() == {"command": on_path, "args": ["mcp"]}
+    assert activated.mcp_entry() == {"command": on_path, "args": ["-C", "${workspaceFolder}", "mcp"]}
 
 
 def test_launcher_without_a_pgshift_executable_uses_python_m_server(tmp_path):
@@ -239,7 +239,7 @@ def test_launcher_without_a_pgshift_executable_uses_python_m_server(tmp_path):
     python = tmp_path / "bin" / "python3"
     launcher = resolve_launcher(tmp_path, executable=str(python), which=lambda _: None, environ={})
     assert launcher.kind == "python"
-    assert launcher.mcp_entry() == {"command": str(python), "args": ["-m", "server", "mcp"]}
+    assert launcher.mcp_entry() == {"command": str(python), "args": ["-m", "server", "-C", "${workspaceFolder}", "mcp"]}
     assert launcher.hook_command().endswith("-m server.hooks.cursor_mcp_guard")
 
 

@@ -38,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(modules: list[ModuleType]) -> argparse.ArgumentParser:
     parser = _Parser(prog="pgshift", description="PostgreSQL migrations: plain SQL files, checked, tracked and "
                                                  "reversible, from the terminal, the editor and the AI assistant.")
-    parser.add_argument("-C", "--project", metavar="DIR", default=".", help="project folder (default: current)")
+    parser.add_argument("-C", "--project", metavar="DIR", default=None,
+                        help="project folder (default: the current folder)")
     parser.add_argument("--database-url", metavar="URL", help="PostgreSQL URL (default: DATABASE_URL, "
                         "[tool.pgshift] database_url, PG* variables, else the embedded development database)")
     parser.add_argument("--migrations-dir", metavar="DIR", help="migrations folder (default: migrations)")
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    ctx = CliContext(cwd=Path(args.project), database_url=args.database_url,
+    args.project_given = args.project is not None
+    ctx = CliContext(cwd=Path(args.project or "."), database_url=args.database_url,
                      migrations_dir=args.migrations_dir, json_output=args.json)
     try:
         return int(args.handler.run(args, ctx) or EXIT_OK)
