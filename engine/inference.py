@@ -51,31 +51,88 @@ class _Cannot(Exception):
     """This statement's inverse cannot be derived from the statement alone."""
 
 
+# Settings that change which object a name means (or who may drop it): the undo statements must run under
+# the same ones, in the rollback's own session. https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH
+_NAME_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
+
+
 def infer_rollback(forward_sql: str) -> InferredRollback:
     """Undo statements in reverse order; a TODO comment (and a note) for each statement it cannot invert."""
     try:
         statements = pglast.parse_sql(forward_sql)
     except pglast.parser.ParseError as exc:
         return InferredRollback(None, False, [f"the forward SQL does not parse: {exc.args[0]}"])
-    undo: list[str] = []
+    encoded = forward_sql.encode("utf-8")
+    # (settings in effect, undo steps) per forward statement; the settings are the SET statements' own text.
+    groups: list[tuple[tuple[str, ...], list[str]]] = []
+    settings: dict[str, str] = {}
     notes: list[str] = []
     complete = True
+    state = _State()
     for raw in statements:
         node = raw.stmt
+        if isinstance(node, ast.VariableSetStmt) and (node.name in _NAME_SETTINGS or node.name is None):
+            kind = node.kind.name
+            if kind == "VAR_RESET_ALL":
+                settings.clear()
+            elif node.name is not None:
+                settings.pop(node.name, None)  # the latest SET of a name comes last
+                if kind not in ("VAR_RESET", "VAR_SET_DEFAULT"):
+                    settings[node.name] = _statement_text(encoded, raw)
+            continue
         try:
-            steps, note, exact = _invert(node)
+            steps, note, exact = _invert(node, state)
         except _Cannot as reason:
             text = str(reason)
-            undo.append(f"-- TODO: {text}")
-            notes.append(text)
-            complete = False
-            continue
-        undo.extend(steps)  # reversed below with everything else: later commands are undone first
+            steps, note, exact = [f"-- TODO: {text}"], text, False
+        groups.append((tuple(settings.values()), steps))
         if note:
             notes.append(note)
         complete = complete and exact
-    undo.reverse()
+    undo: list[str] = []
+    in_effect: tuple[str, ...] = ()
+    for wanted, steps in reversed(groups):  # later commands are undone first
+        steps = [s for s in steps if s not in state.dropped]
+        if not steps:
+            continue
+        if wanted != in_effect:
+            undo.extend(_switch_settings(in_effect, wanted))
+            in_effect = wanted
+        undo.extend(reversed(steps))
     return InferredRollback("\n".join(undo) if undo else None, complete, notes)
+
+
+class _State:
+    """What earlier statements of the forward SQL did, for the statements after them."""
+
+    def __init__(self) -> None:
+        self.created_indexes: dict[str, str] = {}  # index name -> its undo step
+        self.dropped: set[str] = set()  # undo steps that a later undo step makes unnecessary
+
+
+def _statement_text(encoded: bytes, raw) -> str:
+    start = raw.stmt_location or 0
+    end = start + raw.stmt_len if raw.stmt_len else len(encoded)
+    text = encoded[start:end].decode("utf-8")
+    from engine.sql import skip_blanks_and_comments
+    text = text[skip_blanks_and_comments(text, 0, len(text)):].rstrip().rstrip(";").rstrip()
+    return text + ";"
+
+
+def _switch_settings(current: tuple[str, ...], wanted: tuple[str, ...]) -> list[str]:
+    """The SET/RESET statements that take the rollback's session from `current` to `wanted`."""
+    steps = [s for s in wanted if s not in current]
+    wanted_names = {_setting_name(s) for s in wanted}
+    for statement in current:
+        name = _setting_name(statement)
+        if name not in wanted_names:
+            steps.append(f"RESET {name};")
+    return steps
+
+
+def _setting_name(statement: str) -> str:
+    node = pglast.parse_sql(statement)[0].stmt
+    return node.name
 
 
 def rollback_block(inferred: InferredRollback) -> str:
@@ -87,9 +144,11 @@ def rollback_block(inferred: InferredRollback) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _invert(node) -> tuple[list[str], str | None, bool]:
+def _invert(node, state: _State) -> tuple[list[str], str | None, bool]:
     """([undo statements in forward order], note, exact) for one statement, or raise _Cannot."""
     name = type(node).__name__
+    if name in _STATEFUL:
+        return _STATEFUL[name](node, state)
     handler = _HANDLERS.get(name)
     if handler is None:
         raise _Cannot(f"cannot infer the inverse of {_describe(node)}")
@@ -117,7 +176,13 @@ def _view(node):
     return [f"DROP VIEW {_relation(node.view)};"], None, True
 
 
-def _index(node):
+def _index(node, state: _State):
+    steps, note, exact = _plain_index(node)
+    state.created_indexes[node.idxname] = steps[0]
+    return steps, note, exact
+
+
+def _plain_index(node):
     if not node.idxname:
         raise _Cannot("cannot drop an unnamed index: give the index a name in the forward SQL")
     schema = getattr(node.relation, "schemaname", None)
@@ -168,7 +233,7 @@ def _default_constraint_name(table: str, columns: list[str], suffix: str) -> str
     return f"{table}_{suffix}" if suffix == "pkey" else f"{table}_{'_'.join(columns)}_{suffix}"
 
 
-def _alter_table(node):
+def _alter_table(node, state: _State):
     table = _relation(node.relation)
     undo, notes, exact = [], [], True
     for command in node.cmds or ():
@@ -188,6 +253,20 @@ def _alter_table(node):
                 name = _default_constraint_name(node.relation.relname, keys, suffix)
                 notes.append(f"constraint name '{name}' assumed from PostgreSQL's default naming")
             undo.append(f"ALTER TABLE {table} DROP CONSTRAINT {quote_ident(name)};")
+            if constraint.indexname:
+                # USING INDEX hands the index to the constraint (renamed to the constraint's name): dropping
+                # the constraint drops it. https://www.postgresql.org/docs/current/sql-altertable.html
+                if constraint.indexname in state.created_indexes:
+                    state.dropped.add(state.created_indexes[constraint.indexname])
+                else:
+                    unique = "UNIQUE " if constraint.contype.name in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") else ""
+                    index = quote_ident(constraint.indexname)
+                    # Listed before the DROP CONSTRAINT: this command's steps are reversed with the rest.
+                    undo.insert(len(undo) - 1, f"-- TODO: dropping {quote_ident(name)} also dropped the index "
+                                f"{index} it was built from: recreate it (CREATE {unique}INDEX CONCURRENTLY "
+                                f"{index} ...)")
+                    notes.append(f"recreate the index {index} that the constraint {quote_ident(name)} took over")
+                    exact = False
         elif subtype == "AT_ColumnDefault":
             if command.def_ is not None:
                 undo.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;")
@@ -242,8 +321,15 @@ def _comment(node):
 
 
 def _grant(node):
-    node.is_grant = not node.is_grant
-    return [_sql(node) + ";"], None, True
+    if not node.is_grant:
+        node.is_grant = True
+        raise _Cannot(f"the privileges held before this REVOKE are unknown: if they were granted, restore them "
+                      f"with {_sql(node)};")
+    # The inverse of GRANT ... WITH GRANT OPTION is the whole REVOKE (not REVOKE GRANT OPTION FOR, which keeps
+    # the privilege), with CASCADE for what the grantee may have granted on.
+    cascade = bool(node.grant_option)
+    node.is_grant, node.grant_option = False, False
+    return [_sql(node) + (" CASCADE;" if cascade else ";")], None, True
 
 
 def _drop(node):
@@ -264,12 +350,14 @@ def _enum_value(node):
     raise _Cannot("PostgreSQL cannot remove an enum value: recreate the type without it, or leave it")
 
 
+_STATEFUL = {"IndexStmt": _index, "AlterTableStmt": _alter_table}
+
 _HANDLERS = {
-    "CreateStmt": _create_table, "CreateTableAsStmt": _create_table_as, "ViewStmt": _view, "IndexStmt": _index,
+    "CreateStmt": _create_table, "CreateTableAsStmt": _create_table_as, "ViewStmt": _view, 
     "CompositeTypeStmt": _type_stmt("TYPE"), "CreateEnumStmt": _type_stmt("TYPE"),
     "CreateRangeStmt": _type_stmt("TYPE"), "CreateDomainStmt": _type_stmt("DOMAIN"),
     "CreateSchemaStmt": _schema, "CreateSeqStmt": _sequence, "CreateFunctionStmt": _function,
-    "CreateExtensionStmt": _extension, "CreateTrigStmt": _trigger, "AlterTableStmt": _alter_table,
+    "CreateExtensionStmt": _extension, "CreateTrigStmt": _trigger,
     "RenameStmt": _rename, "CommentStmt": _comment, "GrantStmt": _grant, "DropStmt": _drop,
     "VariableSetStmt": _nothing, "AlterEnumStmt": _enum_value,
     "InsertStmt": _data, "UpdateStmt": _data, "DeleteStmt": _data,

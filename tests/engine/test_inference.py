@@ -91,3 +91,49 @@ def test_rollback_block_comments_out_every_line():
     assert block == ("-- ROLLBACK:\n-- -- TODO: cannot infer DROP TABLE's inverse: recreate the dropped object by hand "
                      "(its data is not restored)\n-- DROP TABLE a;\n")
     assert rollback_block(infer_rollback("")) == "-- ROLLBACK:\n-- -- TODO: write the rollback\n"
+
+
+def test_a_search_path_set_by_the_forward_sql_is_set_again_before_the_undo():
+    # The rollback runs in another session: without the SET, `users` would resolve to public.users (or fail).
+    inferred = infer_rollback("SET search_path = app;\nCREATE TABLE things (id int);\nALTER TABLE users ADD COLUMN nick text;")
+    assert inferred.sql == ("SET search_path = app;\nALTER TABLE users DROP COLUMN nick;\nDROP TABLE things;")
+    assert inferred.complete
+
+
+def test_undo_runs_under_the_search_path_each_statement_ran_under():
+    inferred = infer_rollback("CREATE TABLE a (id int);\nSET search_path = app;\nCREATE TABLE b (id int);\n"
+                              "RESET search_path;\nCREATE TABLE c (id int);")
+    assert inferred.sql == ("DROP TABLE c;\nSET search_path = app;\nDROP TABLE b;\nRESET search_path;\n"
+                            "DROP TABLE a;")
+
+
+def test_a_grant_with_grant_option_is_revoked_whole():
+    inferred = infer_rollback("GRANT SELECT ON app.users TO reader WITH GRANT OPTION;")
+    # REVOKE GRANT OPTION FOR ... would leave SELECT granted.
+    assert inferred.sql == "REVOKE SELECT ON TABLE app.users FROM reader CASCADE;"
+
+
+def test_a_revoke_is_not_undone_by_granting_what_may_never_have_been_held():
+    # GRANT ALL ... TO PUBLIC would open a table PUBLIC never had access to.
+    inferred = infer_rollback("REVOKE ALL ON app.orgs FROM PUBLIC;")
+    assert not inferred.complete
+    assert inferred.sql.startswith("-- TODO: ") and "GRANT ALL PRIVILEGES ON TABLE app.orgs TO PUBLIC" in inferred.sql
+    assert all(not line.startswith("GRANT") for line in inferred.sql.split("\n"))
+
+
+def test_a_constraint_built_from_an_index_of_the_same_migration_is_undone_without_dropping_the_index_twice():
+    inferred = infer_rollback("CREATE UNIQUE INDEX k_id_idx ON app.k (id);\n"
+                              "ALTER TABLE app.k ADD CONSTRAINT k_pkey PRIMARY KEY USING INDEX k_id_idx;")
+    # DROP CONSTRAINT drops the index it took over (and renamed): a DROP INDEX after it fails.
+    assert inferred.sql == "ALTER TABLE app.k DROP CONSTRAINT k_pkey;"
+    assert inferred.complete
+
+
+def test_a_constraint_built_from_an_older_index_says_the_index_must_be_recreated():
+    inferred = infer_rollback("ALTER TABLE app.users ADD CONSTRAINT users_public_id_key UNIQUE USING INDEX "
+                              "users_public_id_idx;")
+    assert inferred.sql.split("\n") == [
+        "ALTER TABLE app.users DROP CONSTRAINT users_public_id_key;",
+        "-- TODO: dropping users_public_id_key also dropped the index users_public_id_idx it was built from: "
+        "recreate it (CREATE UNIQUE INDEX CONCURRENTLY users_public_id_idx ...)"]
+    assert not inferred.complete
