@@ -351,7 +351,34 @@ def analyse(sql: str) -> Script:
                 statement._sql = sql  # spans are the same; show the original text, not the masked one
         else:
             errors = (problem,)
+            statements = _statements_around(sql, masked, chunks, problem.offset, statements, failed)
     return Script(sql, tuple(statements), errors, meta, data)
+
+
+def _statements_around(sql: str, masked: str, chunks: list[Chunk], error_at: int,
+                       pieces: list[LocatedStatement], failed: list[SyntaxProblem]) -> list[LocatedStatement]:
+    """The statements of a script with a real syntax error, without the lexer's mis-cut pieces.
+
+    A BEGIN ATOMIC body cut at its `;` gives pieces that parse on their own (its `END;` is a COMMIT to the
+    parser). Everything before the chunk holding the error is parsed as one text instead; after the error,
+    the chunks' own statements are kept only if none of those chunks failed.
+    """
+    at = next((c.start for c in chunks if c.kind == "sql" and c.start <= error_at < c.end), None)
+    if at is None:
+        return pieces
+    prefix = masked[:at]
+    raw, problem = _parse_chunk(prefix)
+    if problem is not None:
+        return pieces
+    before = _statements_from(raw or [], prefix, 0, prefix, 0)
+    for statement in before:
+        statement._sql = sql
+    after_error = [p for p in pieces if p.start > error_at]
+    if any(f.offset > error_at for f in failed):
+        after_error = []
+    for number, statement in enumerate(after_error, len(before)):
+        statement.index = number
+    return before + after_error
 
 
 def _mask(sql: str, parts: tuple[Chunk, ...]) -> str:

@@ -188,3 +188,14 @@ def test_an_edit_reuses_the_parse_of_unchanged_statements():
     found = check_text(PATH, body + "DROP TABLE legacy;\n" + GOOD_ROLLBACK)
     assert len(engine_sql._chunk_cache) - before <= 2  # only the new statement (and the rollback) were parsed
     assert "ban-drop-table" in [f.code for f in found]
+
+
+def test_a_syntax_error_after_a_begin_atomic_body_does_not_make_its_end_a_commit():
+    # The lexer splits the BEGIN ATOMIC body at its `;`: alone, its `END;` parses as COMMIT.
+    text = ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+            "ALTER TABLE t ADD COLUMN c uuid DEFAULT gen_random_uuid();\nSELECT (;\n" + GOOD_ROLLBACK)
+    found = check_text(PATH, text)
+    assert sorted(f.code for f in found) == ["adding-field-with-default", "syntax-error"], \
+        [f.render() for f in found]
+    assert where(only("syntax-error", found)) == (2, 8)
+    assert where(only("adding-field-with-default", found)) == (1, 25)
