@@ -1,7 +1,8 @@
 """one-change-per-migration: a migration that changes several tables is harder to review, roll back and retry.
 
 A hint, not a danger: small migrations fail alone, roll back cleanly and read well in history. A table
-created in the migration and its indexes, comments and grants count as one change.
+created in the migration and its indexes, comments and grants count as one change, and so does a partitioned
+table with the partitions created (`PARTITION OF`) or attached in the same migration.
 
 Instead of:
 
@@ -25,6 +26,7 @@ _TARGETS = {"CreateStmt": "relation", "AlterTableStmt": "relation", "IndexStmt":
 
 @rule("one-change-per-migration", Severity.HINT, scope=FILE)
 def check(ctx: Context):
+    parent_of = _partition_parents(ctx)
     seen: list[str] = []
     for statement in ctx.statements:
         field = _TARGETS.get(statement.kind)
@@ -32,6 +34,7 @@ def check(ctx: Context):
         if not relation:
             continue
         name = relation.get("relname", "")
+        name = parent_of.get(name, name)
         if name in seen:
             continue
         seen.append(name)
@@ -40,3 +43,22 @@ def check(ctx: Context):
                          "easier to review, roll back and retry", "split it into one migration per table",
                          start=statement.start, end=statement.end)
             return
+
+
+def _partition_parents(ctx: Context) -> dict[str, str]:
+    """Partition -> partitioned table, for partitions this migration creates or attaches: one change."""
+    parents: dict[str, str] = {}
+    for statement in ctx.statements:
+        node = statement.node
+        if statement.kind == "CreateStmt" and node.get("partbound") and node.get("inhRelations"):
+            parent = node["inhRelations"][0].get("RangeVar", {}).get("relname")
+            if parent:
+                parents[(node.get("relation") or {}).get("relname", "")] = parent
+        elif statement.kind == "AlterTableStmt":
+            for command in node.get("cmds", []):
+                command = command.get("AlterTableCmd", {})
+                if command.get("subtype") == "AT_AttachPartition":
+                    child = command.get("def", {}).get("PartitionCmd", {}).get("name", {}).get("relname")
+                    if child:
+                        parents[child] = (node.get("relation") or {}).get("relname", "")
+    return parents
