@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from engine.config import Settings
 from engine.files import parse_migration
 from engine.findings import Finding, Severity, Span
-from engine.tracking import APPLIED, FAILED, AppliedMigration
+
+if TYPE_CHECKING:
+    from engine.tracking import AppliedMigration
+
+# engine.tracking's states, written here so the language server answers `initialize` without importing psycopg
+APPLIED, FAILED, RUNNING = "applied", "failed", "running"
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,18 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 
-from engine import runner, scaffold, status
-from engine.db import redact
+from engine import scaffold
 from engine.errors import PgshiftError
+from engine.redaction import redact
 from server.lsp.project import path_to_uri, uri_to_path
 from server.lsp.server import PgshiftLanguageServer  # at run time: pygls reads command annotations
+
+if TYPE_CHECKING:
+    from engine import runner
 
 log = logging.getLogger(__name__)
 ROLL_BACK, CANCEL = "Roll back", "Cancel"
@@ -34,7 +37,9 @@ def plain(value: Any, root: Path | None) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def describe_event(event: runner.Event) -> str:
+def describe_event(event: "runner.Event") -> str:
+    from engine import runner
+
     if isinstance(event, runner.Started):
         return f"applying {event.version}" + (" (no transaction)" if event.no_transaction else "")
     if isinstance(event, runner.Applied):
@@ -48,7 +53,7 @@ def describe_event(event: runner.Event) -> str:
     return str(event)
 
 
-def describe_plan(plan: runner.RollbackPlan) -> str:
+def describe_plan(plan: "runner.RollbackPlan") -> str:
     """Exactly what will run: every step's version and SQL, newest first."""
     parts = [f"Roll back {len(plan.steps)} migration(s) on {plan.database}?"]
     for step in plan.steps:
@@ -104,6 +109,8 @@ async def after_database_change(ls: PgshiftLanguageServer) -> None:
 def register(ls: PgshiftLanguageServer) -> None:
     @ls.command("pgshift.migrate")
     async def migrate(ls: PgshiftLanguageServer, *args: Any) -> dict:
+        from engine import runner
+
         options = args[0] if args and isinstance(args[0], dict) else {}
         settings = ls.project.settings
         try:
@@ -122,6 +129,8 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.list")
     async def list_(ls: PgshiftLanguageServer, *args: Any) -> dict:
+        from engine import status
+
         settings = ls.project.settings
         try:
             report = await asyncio.to_thread(status.list_migrations, settings)
@@ -132,6 +141,8 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.rollback")
     async def rollback(ls: PgshiftLanguageServer, *args: Any) -> dict:
+        from engine import runner
+
         options = args[0] if args and isinstance(args[0], dict) else {}
         settings = ls.project.settings
         try:

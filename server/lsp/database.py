@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Callable
 
 from lsprotocol import types
 
-from engine import db, tracking
 from engine.config import Settings
 from engine.errors import PgshiftError
-from engine.tracking import AppliedMigration
+from engine.redaction import redact
 from server.lsp.analysis import DatabaseView
 
 if TYPE_CHECKING:
+    from engine.tracking import AppliedMigration
     from server.lsp.server import PgshiftLanguageServer
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,25 @@ def timeout_seconds() -> float:
     return float(os.environ.get("PGSHIFT_LSP_DB_TIMEOUT_SECONDS", "5"))
 
 
-def read_rows(settings: Settings) -> list[AppliedMigration]:
-    """One short session: the tracking rows (an absent table means nothing applied). Runs in a thread."""
+def read_state(settings: Settings, known: str | None) -> tuple[str | None, list[AppliedMigration] | None]:
+    """One short session (in a worker thread): the tracking table's fingerprint, and its rows only when the
+    fingerprint differs from `known` (None for the rows means "unchanged").
+
+    The engine's database modules (psycopg) are imported here, on first use, so that `initialize` is answered
+    without waiting for them.
+    """
+    from engine import db, tracking
+
     with db.session(settings) as (conn, _target):
-        return tracking.read_applied(conn, settings)
-
-
-def _fingerprint(rows: list[AppliedMigration]) -> tuple:
-    return tuple((r.version, r.checksum, r.state, r.applied_at) for r in rows)
+        fingerprint = tracking.fingerprint(conn, settings)
+        if fingerprint is not None and fingerprint == known:
+            return fingerprint, None
+        if fingerprint == "absent":
+            return fingerprint, []
+        rows = tracking.read_applied(conn, settings)
+        if fingerprint is None:  # read_applied brought an older pgshift's table up to date: digest it now
+            fingerprint = tracking.fingerprint(conn, settings)
+        return fingerprint, rows
 
 
 class DatabaseWatch:
@@ -54,7 +65,7 @@ class DatabaseWatch:
         self.view: DatabaseView | None = None
         self.reachable: bool | None = None
         self._on_change = on_change
-        self._fingerprint: tuple | None = None
+        self._fingerprint: str | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgshift-db")
         self._inflight: asyncio.Future | None = None
         self._wake: asyncio.Event | None = None
@@ -68,7 +79,10 @@ class DatabaseWatch:
     async def run(self) -> None:
         self._wake = asyncio.Event()
         while True:
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - one bad poll must not end polling for the rest of the session
+                log.exception("reading the database state failed")
             try:
                 await asyncio.wait_for(self._wake.wait(), poll_seconds())
             except TimeoutError:
@@ -87,12 +101,18 @@ class DatabaseWatch:
                             "checks only. Set DATABASE_URL or [tool.pgshift] database_url for applied/pending state."))
             self._set(None)
             return
-        if self._inflight is not None and not self._inflight.done():
-            return  # the previous read still hangs: don't pile up threads behind a dead server
+        # A read already under way saw the state from before whatever made us refresh now (a command that
+        # just migrated): wait for it, then read again. One that hangs is left alone: don't pile up threads
+        # behind a dead server.
+        while self._inflight is not None and not self._inflight.done():
+            done, _ = await asyncio.wait({self._inflight}, timeout=timeout_seconds())
+            if not done:
+                return
         loop = asyncio.get_running_loop()
-        self._inflight = loop.run_in_executor(self._executor, read_rows, project.settings)
+        known = self._fingerprint if self.view is not None else None
+        self._inflight = loop.run_in_executor(self._executor, read_state, project.settings, known)
         try:
-            rows = await asyncio.wait_for(asyncio.shield(self._inflight), timeout_seconds())
+            fingerprint, rows = await asyncio.wait_for(asyncio.shield(self._inflight), timeout_seconds())
         except TimeoutError:
             self._unreachable(f"no answer within {timeout_seconds():g}s")
             return
@@ -106,10 +126,11 @@ class DatabaseWatch:
             self.ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Info, message="pgshift: the database is reachable again"))
         self.reachable = True
-        self._set(rows)
+        if rows is not None:
+            self._set(rows, fingerprint)
 
     def _unreachable(self, reason: str) -> None:
-        reason = db.redact(reason)
+        reason = redact(reason)
         if self.reachable is not False:
             self.ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Warning,
@@ -120,9 +141,10 @@ class DatabaseWatch:
         self.reachable = False
         self._set(None)
 
-    def _set(self, rows: list[AppliedMigration] | None) -> None:
-        fingerprint = None if rows is None else _fingerprint(rows)
-        if fingerprint == self._fingerprint and (rows is None) == (self.view is None):
+    def _set(self, rows: list[AppliedMigration] | None, fingerprint: str | None = None) -> None:
+        if rows is None and self.view is None:
+            return
+        if rows is not None and self.view is not None and fingerprint is not None and fingerprint == self._fingerprint:
             return
         self._fingerprint = fingerprint
         self.view = None if rows is None else DatabaseView({r.version: r for r in rows})
