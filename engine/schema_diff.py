@@ -51,7 +51,7 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
     """Every object of the schema keyed by (kind, name), with the facts that make it what it is."""
     found: dict[tuple[str, str], Facts] = {}
     for info in schema.schemas:
-        found[("schema", info.name)] = {"comment": info.comment}
+        found[("schema", info.name)] = {"comment": info.comment, "privileges": info.privileges}
     for ext in schema.extensions:
         found[("extension", ext.name)] = {"version": ext.version, "schema": ext.schema}
     for table in schema.tables:
@@ -59,12 +59,12 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
         found[(table.kind, name)] = {
             "column order": tuple(c.name for c in table.columns), "row level security": table.row_security,
             "partition key": table.partition_key, "partition of": table.partition_of,
-            "partition bound": table.partition_bound, "comment": table.comment}
+            "partition bound": table.partition_bound, "comment": table.comment, "privileges": table.privileges}
         for column in table.columns:
             found[("column", f"{name}.{column.name}")] = {
                 "type": column.type, "nullable": column.nullable, "default": column.default,
                 "identity": column.identity, "generated": column.generated, "collation": column.collation,
-                "comment": column.comment}
+                "comment": column.comment, "privileges": column.privileges}
         for constraint in table.constraints:
             found[(f"{constraint.kind} constraint", f"{constraint.name} on {name}")] = {
                 "definition": constraint.definition}
@@ -78,7 +78,8 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
                 "using": policy.using, "with check": policy.with_check}
     for view in schema.views:
         kind = "materialized view" if view.materialized else "view"
-        found[(kind, view.qualified_name)] = {"definition": view.definition, "comment": view.comment}
+        found[(kind, view.qualified_name)] = {"definition": view.definition, "comment": view.comment,
+                                              "privileges": view.privileges}
         for index in view.indexes:
             found[("index", f"{view.schema}.{index.name}")] = {"definition": index.definition}
     for enum in schema.enums:
@@ -94,11 +95,11 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
         found[("sequence", sequence.qualified_name)] = {
             "type": sequence.type, "start": sequence.start, "increment": sequence.increment,
             "minimum": sequence.minimum, "maximum": sequence.maximum, "cycle": sequence.cycle,
-            "owned by": sequence.owned_by}
+            "owned by": sequence.owned_by, "privileges": sequence.privileges}
     for function in schema.functions:
         found[(function.kind, function.signature)] = {
             "result type": function.returns, "language": function.language, "definition": function.definition,
-            "comment": function.comment}
+            "comment": function.comment, "privileges": function.privileges}
     return found
 
 

@@ -27,6 +27,17 @@ _SYSTEM_SCHEMA_FILTER = """
 """
 
 
+def _privileges(acl: str, kind: str, owner: str) -> str:
+    """SQL: the privileges on an object as sorted text, with PostgreSQL's defaults filled in for NULL.
+
+    A GRANT followed by its REVOKE leaves the explicit default list where there was NULL; filling NULL with
+    acldefault() makes the two compare equal. Only compared (by verify), never rendered: role names differ
+    between the databases one project runs on.
+    """
+    return (f"(SELECT string_agg(x::text, ',' ORDER BY x::text COLLATE \"C\") "
+            f"FROM unnest(coalesce({acl}, acldefault('{kind}', {owner}))) x)")
+
+
 def _not_extension_member(catalog: str, oid_expr: str) -> str:
     """SQL: the object is not a member of an extension (CREATE EXTENSION made it; the extension owns it)."""
     return (f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
@@ -43,6 +54,7 @@ class Column:
     generated: str | None = None  # the expression of a generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # column GRANTs; compared by verify, not rendered
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class Table:
     partition_of: str | None = None
     partition_bound: str | None = None
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
     @property
     def qualified_name(self) -> str:
@@ -115,6 +128,7 @@ class View:
     columns: tuple[Column, ...] = ()
     indexes: tuple[Index, ...] = ()
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
     @property
     def qualified_name(self) -> str:
@@ -171,6 +185,7 @@ class Sequence:
     maximum: int
     cycle: bool
     owned_by: str | None = None  # table.column of a serial column
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
     @property
     def qualified_name(self) -> str:
@@ -187,6 +202,7 @@ class Function:
     language: str
     definition: str | None = field(default=None, repr=False)  # full text: compared by verify, not rendered
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
     @property
     def qualified_name(self) -> str:
@@ -208,6 +224,7 @@ class Extension:
 class SchemaInfo:
     name: str
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
 
 @dataclass(frozen=True)
@@ -307,12 +324,12 @@ def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[tuple]:
 
 def _read_schemas(conn, params) -> tuple[SchemaInfo, ...]:
     rows = _rows(conn, f"""
-        SELECT n.nspname, obj_description(n.oid, 'pg_namespace')
+        SELECT n.nspname, obj_description(n.oid, 'pg_namespace'), {_privileges('n.nspacl', 'n', 'n.nspowner')}
         FROM pg_namespace n
         WHERE {_SYSTEM_SCHEMA_FILTER} AND {_not_extension_member('pg_namespace', 'n.oid')}
         ORDER BY n.nspname COLLATE "C"
     """, params)
-    return tuple(SchemaInfo(name, comment) for name, comment in rows)
+    return tuple(SchemaInfo(name, comment, privileges) for name, comment, privileges in rows)
 
 
 def _read_extensions(conn, params) -> tuple[Extension, ...]:
@@ -334,7 +351,7 @@ def _read_columns(conn, params) -> dict[tuple[str, str], list[Column]]:
                -- only. The parent's is the one inserts use, so partitions show none on every version.
                CASE WHEN NOT c.relispartition THEN a.attidentity::text END, a.attgenerated::text,
                CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
-               col_description(c.oid, a.attnum)
+               col_description(c.oid, a.attnum), nullif(array_to_string(a.attacl, ','), '')
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -346,14 +363,14 @@ def _read_columns(conn, params) -> dict[tuple[str, str], list[Column]]:
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", a.attnum
     """, params)
     columns: dict[tuple[str, str], list[Column]] = {}
-    for schema, table, name, type_, notnull, default, identity, generated, collation, comment in rows:
+    for schema, table, name, type_, notnull, default, identity, generated, collation, comment, privileges in rows:
         identity_text = {"a": "always", "d": "by default"}.get(identity or "")
         generated_expr = default if generated in ("s", "v") else None
         if generated_expr is not None:
             default = None
             generated_expr += " (virtual)" if generated == "v" else " (stored)"
         columns.setdefault((schema, table), []).append(Column(
-            name, type_, not notnull, default, identity_text, generated_expr, collation, comment))
+            name, type_, not notnull, default, identity_text, generated_expr, collation, comment, privileges))
     return columns
 
 
@@ -447,7 +464,7 @@ def _read_tables(conn, params) -> tuple[Table, ...]:
                (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent
                   JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE h.inhrelid = c.oid AND c.relispartition),
                CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-               obj_description(c.oid, 'pg_class')
+               obj_description(c.oid, 'pg_class'), {_privileges('c.relacl', 'r', 'c.relowner')}
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'f') AND {_SYSTEM_SCHEMA_FILTER}
           AND {_not_extension_member('pg_class', 'c.oid')}
@@ -455,12 +472,12 @@ def _read_tables(conn, params) -> tuple[Table, ...]:
     """, params)
     kinds = {"r": "table", "p": "partitioned table", "f": "foreign table"}
     tables = []
-    for schema, name, kind, rls, partkey, parent, bound, comment in rows:
+    for schema, name, kind, rls, partkey, parent, bound, comment, privileges in rows:
         key = (schema, name)
         tables.append(Table(schema, name, kinds[kind], tuple(columns.get(key, ())),
                             tuple(constraints.get(key, ())), tuple(indexes.get(key, ())),
                             tuple(triggers.get(key, ())), tuple(policies.get(key, ())), rls, partkey, parent,
-                            bound, comment))
+                            bound, comment, privileges))
     return tuple(tables)
 
 
@@ -468,15 +485,17 @@ def _read_views(conn, params) -> tuple[View, ...]:
     columns = _read_columns(conn, params)
     indexes = _read_indexes(conn, params)
     rows = _rows(conn, f"""
-        SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, true), obj_description(c.oid, 'pg_class')
+        SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, true), obj_description(c.oid, 'pg_class'),
+               {_privileges('c.relacl', 'r', 'c.relowner')}
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('v', 'm') AND {_SYSTEM_SCHEMA_FILTER}
           AND {_not_extension_member('pg_class', 'c.oid')}
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
     """, params)
     return tuple(View(schema, name, materialized, (definition or "").strip(),
-                      tuple(columns.get((schema, name), ())), tuple(indexes.get((schema, name), ())), comment)
-                 for schema, name, materialized, definition, comment in rows)
+                      tuple(columns.get((schema, name), ())), tuple(indexes.get((schema, name), ())), comment,
+                      privileges)
+                 for schema, name, materialized, definition, comment, privileges in rows)
 
 
 def _read_enums(conn, params) -> tuple[EnumType, ...]:
@@ -529,7 +548,8 @@ def _read_sequences(conn, params) -> tuple[Sequence, ...]:
                   JOIN pg_class tc ON tc.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
                   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
-                    AND d.refclassid = 'pg_class'::regclass LIMIT 1)
+                    AND d.refclassid = 'pg_class'::regclass LIMIT 1),
+               {_privileges('c.relacl', 's', 'c.relowner')}
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid
         WHERE c.relkind = 'S' AND {_SYSTEM_SCHEMA_FILTER} AND {_not_extension_member('pg_class', 'c.oid')}
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -544,15 +564,15 @@ def _read_functions(conn, params) -> tuple[Function, ...]:
         SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
                CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END, p.prokind::text, l.lanname,
                CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_get_functiondef(p.oid) END,
-               obj_description(p.oid, 'pg_proc')
+               obj_description(p.oid, 'pg_proc'), {_privileges('p.proacl', 'f', 'p.proowner')}
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
         WHERE {_SYSTEM_SCHEMA_FILTER} AND {_not_extension_member('pg_proc', 'p.oid')}
         ORDER BY n.nspname COLLATE "C", p.proname COLLATE "C",
                  pg_get_function_identity_arguments(p.oid) COLLATE "C"
     """, params)
     kinds = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}
-    return tuple(Function(schema, name, args, result, kinds[kind], language, definition, comment)
-                 for schema, name, args, result, kind, language, definition, comment in rows)
+    return tuple(Function(schema, name, args, result, kinds[kind], language, definition, comment, privileges)
+                 for schema, name, args, result, kind, language, definition, comment, privileges in rows)
 
 
 # --------------------------------------------------------------------------------------------- rendering

@@ -182,3 +182,26 @@ def test_a_broken_earlier_migration_is_named_when_setting_up(project):
     assert "earlier migration 2024-01-01_1000_broken.sql failed" in verdict.message
     assert verdict.findings[0].render().split(": error")[0].endswith("2024-01-01_1000_broken.sql:1:24")
     assert _scratch_databases(project.database_url) == []
+
+
+def test_a_rollback_that_forgets_to_revoke_a_grant_fails_naming_it(project):
+    role = "r_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(project.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} NOLOGIN")  # roles are per server: the scratch database sees it too
+    try:
+        write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
+        write_migration(project, "2024-01-02_1000_grant.sql", f"""GRANT SELECT ON users TO {role};
+GRANT UPDATE (email) ON users TO {role};
+GRANT USAGE ON SCHEMA public TO {role};
+-- ROLLBACK:
+-- REVOKE SELECT ON users FROM {role};
+""")
+        result = verify(project, ["2024-01-02_1000_grant"])
+        assert [m.status for m in result.migrations] == [FAILED]
+        differences = " | ".join(result.migrations[0].differences)
+        assert "column public.users.email privileges changed" in differences
+        assert "schema public privileges changed" in differences
+        assert "table public.users privileges" not in differences
+    finally:
+        with psycopg.connect(project.database_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
