@@ -127,7 +127,11 @@ def backup(settings: Settings, output: Path | None = None) -> BackupResult:
     try:
         completed = subprocess.run(args, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise BackupError(f"cannot run {dump.path}: {exc.strerror}") from exc
+    except BaseException:  # Ctrl-C: subprocess.run has stopped pg_dump; leave no half-written dump behind
+        partial.unlink(missing_ok=True)
+        raise
     seconds = time.monotonic() - started
     if completed.returncode != 0:
         partial.unlink(missing_ok=True)

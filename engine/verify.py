@@ -208,7 +208,7 @@ class _Scratch:
             self.conn = psycopg.connect(conninfo.make_conninfo(server_dsn, dbname=self.name), autocommit=True,
                                         connect_timeout=db.CONNECT_TIMEOUT_SECONDS,
                                         application_name=db.APPLICATION_NAME + " verify")
-        except psycopg.Error:
+        except BaseException:  # a refused connection or Ctrl-C: the database just created must not stay
             self._drop()
             raise
 

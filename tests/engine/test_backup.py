@@ -69,3 +69,22 @@ def test_unreachable_database_is_reported_without_the_password(tmp_path):
     with pytest.raises(Exception) as info:
         backup(settings)
     assert "hunter2" not in str(info.value)
+
+
+def test_a_pg_dump_that_fails_part_way_leaves_no_file_and_no_password(project, tmp_path):
+    role = "r_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(project.database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE secret_stuff (id int)")
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'hunter2'")
+    try:
+        # The role connects (pg_dump starts writing) but may not read the table: pg_dump stops with an error.
+        url = psycopg.conninfo.make_conninfo(project.database_url, user=role, password="hunter2")
+        settings = load_settings(tmp_path, database_url=url, environ={})
+        output = tmp_path / "dumps" / "x.sql"
+        with pytest.raises(BackupError) as info:
+            backup(settings, output)
+        assert "permission denied" in str(info.value) and "hunter2" not in str(info.value)
+        assert list((tmp_path / "dumps").iterdir()) == []
+    finally:
+        with psycopg.connect(project.database_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
