@@ -71,6 +71,12 @@ class DatabaseWatch:
         self._wake: asyncio.Event | None = None
         self._said_no_database = False
 
+    def settings_changed(self) -> None:
+        """Another database (or tracking table) may be configured now: re-read and report, whatever it says."""
+        self._fingerprint = None
+        self._said_no_database = False
+        self.poke()
+
     def poke(self) -> None:
         """Re-read soon (files changed, a command ran)."""
         if self._wake is not None:

@@ -10,6 +10,8 @@ from pygls.uris import from_fs_path, to_fs_path
 from engine.config import Settings, load_settings
 from engine.errors import PgshiftError
 
+CONFIG_FILES = ("pyproject.toml", "pgshift.toml")
+
 
 @dataclass(frozen=True)
 class Project:

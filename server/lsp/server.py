@@ -12,9 +12,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
+from engine.config import load_settings
+from engine.errors import PgshiftError
 from server.lsp.database import DatabaseWatch
 from server.lsp.diagnostics import DiagnosticsPublisher
-from server.lsp.project import Project, load_project, uri_to_path
+from server.lsp.project import CONFIG_FILES, Project, load_project, uri_to_path
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,9 @@ class PgshiftLanguageServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("pgshift", _version())
-        self.project: Project = load_project(Path.cwd())
+        self.root = Path.cwd()
+        self.project: Project = load_project(self.root)
+        self._told_problem: str | None = None  # the configuration problem the user was last shown
         self.diagnostics = DiagnosticsPublisher(self)
         self.database = DatabaseWatch(self, on_change=self.state_changed)
         self.stopping: asyncio.Event | None = None
@@ -86,13 +90,17 @@ class PgshiftLanguageServer(LanguageServer):
             root = uri_to_path(params.root_uri)
         elif params.root_path:
             root = Path(params.root_path)
-        self.project = load_project(root or Path.cwd())
+        self.root = root or Path.cwd()
+        self.project = load_project(self.root)
 
     def start_background(self) -> None:
         from server.lsp.watcher import watch_folder
 
+        from server.lsp.watcher import named
+
         self.stopping = asyncio.Event()
         if self.project.problem:
+            self._told_problem = self.project.problem
             self.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Error,
                 message=f"pgshift: {self.project.problem} (using the default settings until it is fixed)"))
@@ -101,6 +109,8 @@ class PgshiftLanguageServer(LanguageServer):
             loop.create_task(self.database.run(), name="pgshift-database"),
             loop.create_task(watch_folder(lambda: self.project.migrations_dir, self.files_changed, self.stopping),
                              name="pgshift-watch"),
+            loop.create_task(watch_folder(lambda: self.project.settings.project_root, self.config_changed,
+                                          self.stopping, wanted=named(*CONFIG_FILES)), name="pgshift-watch-config"),
         ]
 
     def stop_background(self) -> None:
@@ -118,6 +128,40 @@ class PgshiftLanguageServer(LanguageServer):
         self.diagnostics.request_all()
         self.database.poke()
         self.refresh_code_lenses()
+
+    def config_changed(self, paths: set[Path]) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload_project(), name="pgshift-reload")
+        self._background.append(task)
+        task.add_done_callback(lambda done: done in self._background and self._background.remove(done))
+
+    async def reload_project(self) -> None:
+        """[tool.pgshift] was edited: use the new settings, or keep the last good ones and say why, once.
+
+        A half-typed pyproject.toml is normal while the user edits it: the file checks go on with the settings
+        in use, and the same problem is not announced again on every save.
+        """
+        try:
+            settings = await asyncio.to_thread(load_settings, self.root)
+        except PgshiftError as error:
+            if error.message != self._told_problem:
+                self._told_problem = error.message
+                self.window_show_message(types.ShowMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"pgshift: {error.message} (keeping the settings in use until it is fixed)"))
+            return
+        except Exception:  # noqa: BLE001 - an unreadable file is a problem to report, never the server's end
+            log.exception("reloading the configuration failed")
+            return
+        recovered = self._told_problem is not None
+        self._told_problem = None
+        if recovered:
+            self.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Info, message="pgshift: configuration loaded"))
+        if settings == self.project.settings:
+            return
+        self.project = Project(settings)
+        self.database.settings_changed()
+        self.state_changed()
 
     def state_changed(self) -> None:
         """The database view changed (or became unknown): every open document's diagnostics and lenses."""
