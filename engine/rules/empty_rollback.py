@@ -1,6 +1,7 @@
 """empty-rollback: the `-- ROLLBACK:` section has no SQL, so rolling back would undo nothing.
 
-A marker with nothing (or only comments) below it looks reversible but is not.
+A marker with nothing (or only comments) below it looks reversible but is not. A migration whose statements
+change no definition (only `VALIDATE CONSTRAINT`, `SET`) has nothing to undo: an empty section is right there.
 
 Instead of:
 
@@ -21,12 +22,24 @@ from engine.rules import FILE, rule
 from engine.rules._support import Context, Report
 
 
+_NOTHING_TO_UNDO = frozenset({"VariableSetStmt"})
+
+
+def _only_validates(node: dict) -> bool:
+    commands = [c.get("AlterTableCmd", {}).get("subtype") for c in node.get("cmds", [])]
+    return bool(commands) and all(c == "AT_ValidateConstraint" for c in commands)
+
+
 @rule("empty-rollback", Severity.WARNING, scope=FILE)
 def check(ctx: Context):
     migration = ctx.migration
     if migration.marker_line is None or migration.has_rollback:
         return
     if any(f.code == "rollback-not-commented" for f in migration.findings):
+        return
+    if ctx.script.statements and not ctx.script.errors and all(
+            s.kind in _NOTHING_TO_UNDO or (s.kind == "AlterTableStmt" and _only_validates(s.node))
+            for s in ctx.script.statements):
         return
     fix = None
     if ctx.script.statements and not ctx.script.errors:

@@ -199,3 +199,10 @@ def test_a_syntax_error_after_a_begin_atomic_body_does_not_make_its_end_a_commit
         [f.render() for f in found]
     assert where(only("syntax-error", found)) == (2, 8)
     assert where(only("adding-field-with-default", found)) == (1, 25)
+
+
+def test_an_empty_rollback_is_right_when_nothing_can_be_undone():
+    text = "SET lock_timeout = '2s';\nALTER TABLE audit_log VALIDATE CONSTRAINT audit_log_user_fk;\n\n-- ROLLBACK:\n-- -- nothing to undo\n"
+    assert [f.code for f in check_text(PATH, text)] == []
+    # A SELECT may call a function that changes something: it still needs a rollback.
+    assert "empty-rollback" in [f.code for f in check_text(PATH, "SELECT setval('s', 10);\n-- ROLLBACK:\n")]
