@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Awaitable, Callable
 
@@ -39,7 +40,9 @@ def error_result(error: PgshiftError, root: Path) -> CallToolResult:
 
 def unexpected_result(error: BaseException) -> CallToolResult:
     """A bug or an OS error: the call fails, the server stays up, the text is redacted."""
-    log.exception("pgshift MCP tool failed unexpectedly")
+    # Not log.exception: the traceback's text (a driver's message, a connection string) is logged redacted too.
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    log.error("pgshift MCP tool failed unexpectedly\n%s", redact(trace))
     message = redact(f"{type(error).__name__}: {error}")
     data = ErrorResult(code="internal-error", message=message,
                        help="this is a pgshift bug or an environment problem; the server keeps running")

@@ -24,7 +24,7 @@ from engine.errors import PgshiftError, UsageError
 from engine.findings import Finding, Severity
 from server.mcp import confirmation, results, texts
 from server.mcp.errors import NotAvailableError, tool_errors
-from server.mcp.workspace import clean_description, migration_path, relative
+from server.mcp.workspace import clean_description, migration_path, relative, sql_argument
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -125,6 +125,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
             file = migration_path(settings, path)
             migration = await in_thread(lambda: migration_files.read_migration(file))
             return check_result(await in_thread(lambda: analyse(settings, migration)), root, relative(file, root))
+        sql = sql_argument("sql", sql)
         # A well-named virtual file, so only the SQL is judged; the findings carry no path.
         virtual = settings.migrations_dir / "2000-01-01_0000_sql.sql"
         findings = await in_thread(lambda: analyse_text(settings, virtual, sql))
@@ -143,6 +144,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
                                                               "comments it out); inferred when omitted")] = None,
         no_transaction: Annotated[bool, Field(description="run outside a transaction (CONCURRENTLY)")] = False,
     ) -> results.NewMigrationResult:
+        sql, rollback_sql = sql_argument("sql", sql), sql_argument("rollback_sql", rollback_sql)
         made = await in_thread(lambda: scaffold.new_migration(
             settings, clean_description(description), sql=sql, rollback_sql=rollback_sql,
             no_transaction=no_transaction))

@@ -215,3 +215,20 @@ async def test_engine_errors_keep_the_server_running(project, mode):
         error = failed(await client.call_tool("migrate", {"to": "2099-01-01_0000_nothing"}))
         assert error["code"] == "usage"
         assert ok(await client.call_tool("list_migrations", {}))["migrations"] == []
+
+
+async def test_text_the_os_or_postgres_would_choke_on_is_a_usage_error_and_writes_nothing(project, mode):
+    before = set(project.migrations_dir.iterdir())
+    async with serve(project, mode) as client:
+        nul_path = failed(await client.call_tool("check_migration", {"path": "migrations/a\x00b.sql"}))
+        nul_sql = failed(await client.call_tool("new_migration", {"description": "add note",
+                                                                  "sql": "SELECT 1;\x00DROP TABLE x;"}))
+        nul_rollback = failed(await client.call_tool("new_migration", {
+            "description": "add note", "sql": "CREATE TABLE note (id int);", "rollback_sql": "DROP\x00 TABLE note;"}))
+        huge = failed(await client.call_tool("check_migration", {"sql": "SELECT 1;\n" * 200_000}))
+        assert ok(await client.call_tool("list_migrations", {}))["migrations"] == []  # still serving
+    assert nul_path["code"] == "usage"  # not an internal error with a traceback in the log
+    assert nul_sql["code"] == "usage" and "NUL" in nul_sql["message"]
+    assert nul_rollback["code"] == "usage" and "rollback_sql" in nul_rollback["message"]
+    assert huge["code"] == "usage" and "limit" in huge["message"]
+    assert set(project.migrations_dir.iterdir()) == before
