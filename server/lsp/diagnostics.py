@@ -89,6 +89,8 @@ class DiagnosticsPublisher:
         document = self.ls.document(uri)
         path = uri_to_path(uri)
         if document is None or not self.ls.project.is_migration(path):
+            if self.latest.pop(uri, None) is not None:  # it was a migration (migrations_dir changed): withdraw
+                self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
             return
         text, version = document.source, document.version
         encoding = self.ls.workspace.position_encoding or types.PositionEncodingKind.Utf16

@@ -36,3 +36,19 @@ async def test_a_broken_pyproject_is_reported_once_and_file_checks_go_on(project
         assert sum("invalid TOML" in m.message for m in client.messages) == 1
     finally:
         await stop(client)
+
+
+async def test_a_document_that_stops_being_a_migration_loses_its_diagnostics(project_dir, database_url):
+    (project_dir / "pyproject.toml").write_text('[tool.pgshift]\nmigrations_dir = "migrations"\n', encoding="utf-8")
+    client = await start(project_dir, database_url)
+    try:
+        path = write(project_dir, "2024-05-01_1200_create_accounts.sql", NO_ROLLBACK)
+        uri = open_document(client, path)
+        await wait_for_diagnostics(client, uri, lambda d: "missing-rollback" in codes(d))
+
+        (project_dir / "db").mkdir()
+        (project_dir / "pyproject.toml").write_text('[tool.pgshift]\nmigrations_dir = "db"\n', encoding="utf-8")
+        # Not in the migrations folder any more: nothing pgshift said about it may linger in the editor.
+        assert list(await wait_for_diagnostics(client, uri, lambda d: not d)) == []
+    finally:
+        await stop(client)
