@@ -146,6 +146,7 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
         rollback_sql = "\n".join(body)
         rollback_lines = tuple(mapped)
 
+    findings.extend(_misplaced_directives(path, lines[:marker_line] if marker_line is not None else lines))
     return MigrationFile(
         path=path,
         version=path.stem,
@@ -177,6 +178,26 @@ def has_no_transaction_directive(forward_sql: str) -> bool:
         if match and "no-transaction" in match.group("words").lower().split():
             return True
     return False
+
+
+def _misplaced_directives(path: Path, forward_lines: list[str]) -> list[Finding]:
+    """A `-- pgshift:` directive below the first statement is ignored by the runner: say so, don't guess."""
+    findings = []
+    in_header = True
+    for number, line in enumerate(forward_lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            in_header = False
+            continue
+        if not in_header and DIRECTIVE_RE.match(stripped):
+            findings.append(Finding(
+                "misplaced-directive", Severity.ERROR,
+                "this `-- pgshift:` directive comes after the first statement, so pgshift ignores it",
+                path, Span.at(number, 0, number, len(line.rstrip("\r"))),
+                help="move it to the comment lines at the top of the file, before any SQL"))
+    return findings
 
 
 def check_file_name(path: Path) -> list[Finding]:

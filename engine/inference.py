@@ -135,10 +135,17 @@ def _setting_name(statement: str) -> str:
     return node.name
 
 
+def with_notes(inferred: InferredRollback) -> str | None:
+    """The rollback SQL preceded by its notes as SQL comments, so the reader sees what it cannot restore."""
+    notes = [f"-- note: {note}" for note in inferred.notes if note not in (inferred.sql or "")]
+    parts = notes + ([inferred.sql] if inferred.sql else [])
+    return "\n".join(parts) if parts else None
+
+
 def rollback_block(inferred: InferredRollback) -> str:
     """The `-- ROLLBACK:` section for a file: the marker, then every line of the rollback behind `-- `."""
     lines = [ROLLBACK_MARKER]
-    body = inferred.sql or "-- TODO: write the rollback"
+    body = with_notes(inferred) or "-- TODO: write the rollback"
     for line in body.split("\n"):
         lines.append("-- " + line if line else "--")
     return "\n".join(lines) + "\n"

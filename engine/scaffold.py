@@ -84,9 +84,5 @@ def new_migration(settings: Settings, description: str, *, sql: str | None = Non
 
 
 def _inferred(sql: str) -> str | None:
-    try:
-        from engine.inference import infer_rollback
-    except ImportError:
-        return None
-    inferred = infer_rollback(sql)
-    return inferred.sql or None
+    from engine.inference import infer_rollback, with_notes
+    return with_notes(infer_rollback(sql))

@@ -84,7 +84,7 @@ def test_new_migration_goes_after_a_future_file(tmp_path):
     assert parsed.findings == () and parsed.marker_line is not None
 
 
-sql_lines = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+sql_lines = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\ufeff"),
                              max_size=40), max_size=12)
 
 
@@ -133,3 +133,10 @@ def test_control_characters_in_a_description_cannot_smuggle_sql_into_the_file(tm
                          sql="SELECT 1;")
     statements = parse(files.parse_migration(made.path, made.text).forward_sql).statements
     assert [s.text for s in statements] == ["SELECT 1"]
+
+
+def test_a_directive_below_the_first_statement_is_reported_not_ignored_silently():
+    migration = files.parse_migration(GOOD, "SELECT 1;\n-- pgshift: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n")
+    assert not migration.no_transaction
+    [finding] = migration.findings
+    assert finding.code == "misplaced-directive" and finding.span.start.line == 1
