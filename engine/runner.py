@@ -22,7 +22,7 @@ from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutEr
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
 from engine.findings import Finding, LineIndex, Severity, Span, has_errors, relative_path
 from engine.files import MigrationFile
-from engine.status import MigrationStatus, State, merge
+from engine.status import MigrationStatus, State, applied_file_changed, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
 # Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
@@ -118,11 +118,7 @@ def plan_migrate(statuses: list[MigrationStatus], files: list[MigrationFile], *,
     changed = [s for s in statuses if s.state is State.CHANGED]
     missing = [s for s in statuses if s.state is State.MISSING]
     if changed or missing:
-        findings = [Finding("applied-file-changed", Severity.ERROR,
-                            f"{s.version} was applied on {s.applied_at:%Y-%m-%d %H:%M} but its SQL has changed since",
-                            s.path, help="never edit an applied migration — restore it (git checkout) and write a "
-                                         "new migration; if the edit is cosmetic and reviewed, `pgshift repair "
-                                         f"{s.version}`") for s in changed]
+        findings = [applied_file_changed(s.version, s.path, s.applied_at) for s in changed]
         findings += [Finding("applied-file-missing", Severity.ERROR,
                              f"{s.version} is applied but its file is missing from the migrations folder", None,
                              help=f"restore the file, or `pgshift mark {s.version} --pending` if the change was "

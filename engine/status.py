@@ -6,11 +6,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Mapping
 
 from engine import files as migration_files
 from engine.config import Settings
 from engine.files import MigrationFile
-from engine.tracking import APPLIED, FAILED, RUNNING, AppliedMigration
+from engine.findings import FILE_START, Finding, Severity, Span
+from engine.records import APPLIED, FAILED, RUNNING, AppliedMigration
 
 
 class State(str, enum.Enum):
@@ -99,6 +101,41 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             has_rollback=_recorded_rollback(row), recorded_checksum=row.checksum,
             statements_run=row.statements_run, error=row.error))
     return sorted(result, key=lambda s: s.version)
+
+
+def applied_file_changed(version: str, path: Path | None, applied_at: datetime, span: Span = FILE_START) -> Finding:
+    """The one wording for an edited applied migration, in the editor, `migrate` and MCP alike."""
+    return Finding(
+        "applied-file-changed", Severity.ERROR,
+        f"applied on {applied_at:%Y-%m-%d %H:%M}; never edit an applied migration — write a new one",
+        path, span,
+        help=f"restore the applied text (e.g. git checkout) and put the change in a new migration; the ROLLBACK "
+             f"block may be edited, the forward SQL may not (if the edit is cosmetic and reviewed: "
+             f"`pgshift repair {version}`)")
+
+
+def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration]) -> list[Finding]:
+    """What the database says about one file being edited: changed since applied, failed, or out of order."""
+    first_line = Span.at(0, 0, 0, len(migration.text.split("\n", 1)[0].rstrip("\r")))
+    row = rows.get(migration.version)
+    if row is not None and row.state == APPLIED:
+        if row.checksum == migration.checksum:
+            return []
+        return [applied_file_changed(migration.version, migration.path, row.applied_at, first_line)]
+    if row is not None and row.state in (FAILED, RUNNING):
+        return [Finding(
+            "migration-failed", Severity.ERROR,
+            f"this migration stopped part-way after {row.statements_run or 0} statement(s): {row.error or ''}".strip(),
+            migration.path, first_line, help=f"check what it changed, then `pgshift repair {migration.version}`")]
+    newest = max((v for v, r in rows.items() if r.state == APPLIED), default=None)
+    if row is None and newest is not None and migration.version < newest:
+        return [Finding(
+            "out-of-order", Severity.WARNING,
+            f"pending, but sorts before the newest applied migration {newest}: it will run out of order",
+            migration.path, first_line,
+            help="rename it to a timestamp after the newest applied migration (pgshift new makes one), or run "
+                 "`pgshift migrate --allow-out-of-order` if the order really does not matter")]
+    return []
 
 
 def _recorded_rollback(row: AppliedMigration) -> bool:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import zlib
-from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 from psycopg import sql as pgsql
@@ -17,7 +15,7 @@ from psycopg import sql as pgsql
 from engine.config import Settings
 from engine.errors import ConfigError, DatabaseUnavailableError
 
-APPLIED, FAILED, RUNNING = "applied", "failed", "running"
+from engine.records import APPLIED, FAILED, RUNNING, AppliedMigration  # noqa: F401 - re-exported
 
 COLUMNS = (
     ("version", "text PRIMARY KEY"),
@@ -30,21 +28,6 @@ COLUMNS = (
     ("statements_run", "integer"),
     ("error", "text"),
 )
-
-
-@dataclass(frozen=True)
-class AppliedMigration:
-    """One tracking row: what the database believes about a migration."""
-
-    version: str
-    checksum: str
-    state: str
-    applied_at: datetime
-    execution_ms: int | None
-    applied_by: str
-    rollback_sql: str | None
-    statements_run: int | None
-    error: str | None
 
 
 def lock_key(settings: Settings) -> int:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from engine.files import parse_migration
-from server.lsp.analysis import APPLIED, FAILED, RUNNING, DatabaseView
+from engine.records import APPLIED, FAILED, RUNNING
+from server.lsp.analysis import DatabaseView
 from server.lsp.project import uri_to_path
 
 if TYPE_CHECKING:

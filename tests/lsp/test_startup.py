@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from engine import tracking
-from server.lsp import analysis
 from tests.lsp.conftest import REPO
 
 
@@ -18,7 +16,3 @@ def test_building_the_server_imports_neither_the_driver_nor_the_parser():
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
-
-def test_the_states_the_server_compares_are_the_engines():
-    assert (analysis.APPLIED, analysis.FAILED, analysis.RUNNING) == (tracking.APPLIED, tracking.FAILED,
-                                                                     tracking.RUNNING)
