@@ -394,6 +394,22 @@ class RollbackPlan:
             digest.update(b"\0" + step.version.encode() + b"\0" + step.sql.encode())
         return digest.hexdigest()
 
+    def describe(self) -> str:
+        """Exactly what will run, newest first, for the human who must confirm it (CLI, editor, assistant)."""
+        lines = [f"Roll back {len(self.steps)} migration(s) on {self.database}?", ""]
+        for number, step in enumerate(self.steps, 1):
+            origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when it was applied"
+            how = ", statement by statement without a transaction" if step.no_transaction else ""
+            lines.append(f"{number}. {step.version} ({origin}{how}):")
+            lines.extend(f"    {line}" for line in step.sql.splitlines())
+            lines.append("")
+        if any(step.no_transaction for step in self.steps):
+            lines.append("Steps marked 'without a transaction' cannot be undone if they fail part-way; the others "
+                         "run with the removal of their tracking row in one transaction.")
+        else:
+            lines.append("Each migration's rollback SQL and the removal of its tracking row run in one transaction.")
+        return "\n".join(lines)
+
     def to_dict(self, root: Path | None = None) -> dict:
         return {"database": self.database,
                 "steps": [{"version": s.version, "path": relative_path(s.path, root) if s.path else None, "sql": s.sql,

@@ -114,11 +114,8 @@ def add_rollback_fix(text: str, path: Path) -> Fix | None:
 
 
 def _rollback_block(forward_sql: str) -> str:
-    """`-- ROLLBACK:` and commented inverse SQL, from engine.inference once it is installed."""
-    try:
-        from engine.inference import infer_rollback, rollback_block
-    except ImportError:
-        return f"{ROLLBACK_MARKER}\n{scaffold.ROLLBACK_PLACEHOLDER}\n"
+    """`-- ROLLBACK:` and commented inverse SQL, from engine.inference."""
+    from engine.inference import infer_rollback, rollback_block
     block = rollback_block(infer_rollback(forward_sql))
     if not block.lstrip().upper().startswith("-- ROLLBACK:"):
         block = f"{ROLLBACK_MARKER}\n{block}"

@@ -55,11 +55,7 @@ def describe_event(event: "runner.Event") -> str:
 
 def describe_plan(plan: "runner.RollbackPlan") -> str:
     """Exactly what will run: every step's version and SQL, newest first."""
-    parts = [f"Roll back {len(plan.steps)} migration(s) on {plan.database}?"]
-    for step in plan.steps:
-        origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when applied"
-        parts.append(f"\n{step.version} ({origin}):\n{step.sql}")
-    return redact("\n".join(parts))
+    return redact(plan.describe())
 
 
 async def run_engine(ls: PgshiftLanguageServer, title: str, work: Callable[[Callable[[str], None]], Any]) -> Any:

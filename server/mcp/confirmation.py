@@ -139,11 +139,4 @@ def require_same_plan(confirmed: RollbackPlan, current: RollbackPlan) -> None:
 
 def describe_plan(plan: RollbackPlan, root: Path) -> str:
     """The elicitation message: which database, which migrations, and the exact SQL, newest first."""
-    lines = [f"Roll back {len(plan.steps)} migration(s) on {plan.database}?", ""]
-    for number, step in enumerate(plan.steps, 1):
-        origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when it was applied"
-        lines.append(f"{number}. {step.version} ({origin}):")
-        lines.extend(f"    {line}" for line in step.sql.splitlines())
-        lines.append("")
-    lines.append("Each migration's rollback SQL and the removal of its tracking row run in one transaction.")
-    return "\n".join(lines)
+    return plan.describe()

@@ -12,7 +12,7 @@ from engine.config import Settings
 from engine.redaction import redact
 from engine.errors import PgshiftError
 from server.mcp import texts
-from server.mcp.tools import has_module, in_thread
+from server.mcp.tools import in_thread
 
 SCHEMA_URI = "pgshift://schema"
 CONVENTIONS_URI = "pgshift://conventions"
@@ -24,8 +24,6 @@ def schema_text(settings: Settings) -> str:
     path = settings.snapshot_path
     if path is not None and path.is_file():
         return path.read_text(encoding="utf-8")
-    if not has_module("engine.snapshot"):
-        raise ResourceError("there is no DATABASE.md yet and this build cannot generate one")
     from engine.snapshot import snapshot
     try:
         return snapshot(settings, write=False).text

@@ -5,7 +5,6 @@ closures (the rollback resolvers), so they must be evaluated where they are writ
 """
 
 import dataclasses
-import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
@@ -32,10 +31,6 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 def _hints(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
     return ToolAnnotations(read_only_hint=False, destructive_hint=destructive, idempotent_hint=idempotent,
                            open_world_hint=False)
-
-
-def has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
 
 
 async def in_thread(fn: Callable[[], Any]) -> Any:
@@ -73,19 +68,12 @@ def send_progress(ctx: Context, done: int, message: str) -> None:
 
 
 def analyse(settings: Settings, migration: migration_files.MigrationFile) -> list[Finding]:
-    """The full analysis when engine.lint is present, else the file-format findings alone."""
-    try:
-        from engine.lint import check_migration
-    except ImportError:
-        return list(migration.findings)
+    from engine.lint import check_migration
     return list(check_migration(migration, settings))
 
 
 def analyse_text(settings: Settings, path: Path, text: str) -> list[Finding]:
-    try:
-        from engine.lint import check_text
-    except ImportError:
-        return list(migration_files.parse_migration(path, text).findings)
+    from engine.lint import check_text
     return list(check_text(path, text, settings))
 
 
@@ -178,42 +166,40 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
                                      applied=[results.AppliedResult(**a) for a in data["applied"]],
                                      skipped=data["skipped"], notes=data["notes"], summary=summary)
 
-    if has_module("engine.verify"):
-        @server.tool(name="verify_migration", title="Verify a migration's rollback", description=texts.VERIFY,
-                     annotations=_hints(destructive=False, idempotent=True))
-        @tool_errors(root, results.VerifyResult)
-        async def verify_migration(
-            ctx: Context,
-            version: Annotated[str, Field(description="the migration's version: its file name without .sql")],
-        ) -> results.VerifyResult:
-            from engine.verify import verify
+    @server.tool(name="verify_migration", title="Verify a migration's rollback", description=texts.VERIFY,
+                 annotations=_hints(destructive=False, idempotent=True))
+    @tool_errors(root, results.VerifyResult)
+    async def verify_migration(
+        ctx: Context,
+        version: Annotated[str, Field(description="the migration's version: its file name without .sql")],
+    ) -> results.VerifyResult:
+        from engine.verify import verify
 
-            def on_progress(message: str, verdict: Any) -> None:
-                send_progress(ctx, 0, redact(message))
+        def on_progress(message: str, verdict: Any) -> None:
+            send_progress(ctx, 0, redact(message))
 
-            done = await in_thread(lambda: verify(settings, [version], on_progress=on_progress))
-            data = done.to_dict(root)
-            verdicts = [results.VerificationResult(**{**m, "message": redact(m["message"]), "findings": []})
-                        for m in data["migrations"]]
-            for verdict, migration in zip(verdicts, done.migrations):
-                verdict.findings = results.findings_of(list(migration.findings), root)
-            summary = "; ".join(
-                f"{v.version}: verified, the ROLLBACK restores the schema" if v.ok else
-                f"{v.version}: forward SQL works but there is no ROLLBACK to verify" if v.status == "no-rollback"
-                else f"{v.version}: FAILED at {v.step}: {v.message}" for v in verdicts)
-            return results.VerifyResult(ok=done.ok, scratch_server=redact(done.scratch_server),
-                                        migrations=verdicts, summary=summary)
+        done = await in_thread(lambda: verify(settings, [version], on_progress=on_progress))
+        data = done.to_dict(root)
+        verdicts = [results.VerificationResult(**{**m, "message": redact(m["message"]), "findings": []})
+                    for m in data["migrations"]]
+        for verdict, migration in zip(verdicts, done.migrations):
+            verdict.findings = results.findings_of(list(migration.findings), root)
+        summary = "; ".join(
+            f"{v.version}: verified, the ROLLBACK restores the schema" if v.ok else
+            f"{v.version}: forward SQL works but there is no ROLLBACK to verify" if v.status == "no-rollback"
+            else f"{v.version}: FAILED at {v.step}: {v.message}" for v in verdicts)
+        return results.VerifyResult(ok=done.ok, scratch_server=redact(done.scratch_server),
+                                    migrations=verdicts, summary=summary)
 
-    if has_module("engine.snapshot"):
-        @server.tool(name="snapshot", title="Write DATABASE.md", description=texts.SNAPSHOT,
-                     annotations=_hints(destructive=False, idempotent=True))
-        @tool_errors(root, results.SnapshotResult)
-        async def snapshot() -> results.SnapshotResult:
-            from engine.snapshot import snapshot as write_snapshot
-            made = await in_thread(lambda: write_snapshot(settings))
-            shown = relative(made.path, root)
-            return results.SnapshotResult(path=shown, changed=made.changed, text=made.text,
-                                          summary=f"wrote {shown}" if made.changed else f"{shown} is up to date")
+    @server.tool(name="snapshot", title="Write DATABASE.md", description=texts.SNAPSHOT,
+                 annotations=_hints(destructive=False, idempotent=True))
+    @tool_errors(root, results.SnapshotResult)
+    async def snapshot() -> results.SnapshotResult:
+        from engine.snapshot import snapshot as write_snapshot
+        made = await in_thread(lambda: write_snapshot(settings))
+        shown = relative(made.path, root)
+        return results.SnapshotResult(path=shown, changed=made.changed, text=made.text,
+                                      summary=f"wrote {shown}" if made.changed else f"{shown} is up to date")
 
     if settings.allow_rollback:
         register_rollback(server, settings)

@@ -31,12 +31,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return _list(ctx)
     plan = plan_rollback(ctx.settings, steps=args.steps, to=args.to)
     if not ctx.json_output or not args.yes:
-        lines = [f"This will roll back {len(plan.steps)} migration(s) on {plan.database}:"]
-        for step in plan.steps:
-            origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when applied"
-            lines.append(f"\n  {step.version} ({origin}):")
-            lines.extend(f"    {line}" for line in step.sql.splitlines())
-        print("\n".join(lines) + "\n", file=ctx.stderr)
+        print(plan.describe() + "\n", file=ctx.stderr)
     ctx.confirm("Roll back now?", assume_yes=args.yes, what="rollback")
 
     def on_event(event) -> None:
