@@ -103,11 +103,13 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
     return sorted(result, key=lambda s: s.version)
 
 
-def applied_file_changed(version: str, path: Path | None, applied_at: datetime, span: Span = FILE_START) -> Finding:
+def applied_file_changed(version: str, path: Path | None, applied_at: datetime | None,
+                         span: Span = FILE_START) -> Finding:
     """The one wording for an edited applied migration, in the editor, `migrate` and MCP alike."""
+    when = f"applied on {applied_at:%Y-%m-%d %H:%M}" if applied_at else "applied"
     return Finding(
         "applied-file-changed", Severity.ERROR,
-        f"applied on {applied_at:%Y-%m-%d %H:%M}; never edit an applied migration — write a new one",
+        f"{when}; never edit an applied migration — write a new one",
         path, span,
         help=f"restore the applied text (e.g. git checkout) and put the change in a new migration; the ROLLBACK "
              f"block may be edited, the forward SQL may not (if the edit is cosmetic and reviewed: "

@@ -112,39 +112,29 @@ def _missing_columns(conn: psycopg.Connection, settings: Settings) -> list[str]:
 
 
 def read_applied(conn: psycopg.Connection, settings: Settings) -> list[AppliedMigration]:
-    """Every tracking row, oldest version first; an absent table means nothing was ever applied."""
+    """Every tracking row, oldest version first; an absent table means nothing was ever applied.
+
+    Only reads: a table from an older pgshift is read with the columns it has (`migrate` adds the rest), so
+    `list`, the editor and a read-only MCP server never alter the database.
+    """
     if not table_exists(conn, settings):
         return []
-    query = pgsql.SQL("SELECT {} FROM {} ORDER BY version").format(
-        pgsql.SQL(", ").join(pgsql.Identifier(name) for name, _ in COLUMNS), table(settings))
+    names = [name for name, _ in COLUMNS]
     try:
-        rows = conn.execute(query).fetchall()
-    except psycopg.errors.UndefinedColumn:  # an older pgshift's table gains its new columns; a foreign one is refused
-        _refuse_foreign_table(settings, _missing_columns(conn, settings))
-        ensure_table(conn, settings)
-        rows = conn.execute(query).fetchall()
+        rows = conn.execute(_select(settings, names)).fetchall()
+    except psycopg.errors.UndefinedColumn:
+        missing = _missing_columns(conn, settings)
+        _refuse_foreign_table(settings, missing)
+        present = [name for name in names if name not in missing]
+        defaults = {"state": APPLIED, "applied_by": ""}
+        rows = [tuple(dict(zip(present, row)).get(name, defaults.get(name)) for name in names)
+                for row in conn.execute(_select(settings, present)).fetchall()]
     return [AppliedMigration(*row) for row in rows]
 
 
-def fingerprint(conn: psycopg.Connection, settings: Settings) -> str | None:
-    """A short digest of every tracking row, in one small query: equal digests mean nothing changed.
-
-    For pollers (the language server re-reads state every few seconds): the rows travel only when this
-    differs from the last one seen. "absent" when there is no table; None when the table lacks columns
-    (an older pgshift's or another tool's): call `read_applied`, which deals with that.
-    """
-    query = pgsql.SQL(
-        "SELECT count(*) || ':' || coalesce(max(applied_at)::text, '') || ':' || coalesce(md5(string_agg("
-        "version || chr(31) || checksum || chr(31) || state || chr(31) || applied_at::text || chr(31) || "
-        "coalesce(statements_run::text, '') || chr(31) || coalesce(error, '') || chr(31) || "
-        "coalesce(md5(rollback_sql), ''), chr(30) ORDER BY version)), '') FROM {}").format(table(settings))
-    try:
-        row = conn.execute(query).fetchone()
-    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
-        return "absent"
-    except psycopg.errors.UndefinedColumn:
-        return None
-    return row[0] if row else None
+def _select(settings: Settings, names: list[str]) -> pgsql.Composed:
+    return pgsql.SQL("SELECT {} FROM {} ORDER BY version").format(
+        pgsql.SQL(", ").join(pgsql.Identifier(name) for name in names), table(settings))
 
 
 def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str,

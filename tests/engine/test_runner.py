@@ -407,3 +407,15 @@ def test_a_concurrent_index_migration_rolls_back_outside_a_transaction(project, 
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT to_regclass('accounts_name')").fetchone() == (None,)
     assert states(project)["2025-01-02_1000_index_name"] is State.PENDING
+
+
+def test_reading_an_older_pgshift_table_changes_nothing(project, database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA system; CREATE TABLE system.schema_migrations "
+                     "(version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz DEFAULT now())")
+        conn.execute("INSERT INTO system.schema_migrations (version, checksum) VALUES ('2025-01-01_1000_old', 'x')")
+    assert states(project) == {"2025-01-01_1000_old": State.MISSING}
+    with psycopg.connect(database_url) as conn:
+        count = conn.execute("SELECT count(*) FROM information_schema.columns "
+                             "WHERE table_name = 'schema_migrations'").fetchone()[0]
+    assert count == 3  # list only read; migrate is what adds pgshift's newer columns
