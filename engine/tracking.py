@@ -137,6 +137,27 @@ def _select(settings: Settings, names: list[str]) -> pgsql.Composed:
         pgsql.SQL(", ").join(pgsql.Identifier(name) for name in names), table(settings))
 
 
+def fingerprint(conn: psycopg.Connection, settings: Settings) -> str | None:
+    """A short digest of every tracking row, in one small query: equal digests mean nothing changed.
+
+    For pollers (the language server re-reads state every few seconds): the rows travel only when this
+    differs from the last one seen. "absent" when there is no table; None when the table lacks columns
+    (an older pgshift's or another tool's): call `read_applied`, which deals with that.
+    """
+    query = pgsql.SQL(
+        "SELECT count(*) || ':' || coalesce(max(applied_at)::text, '') || ':' || coalesce(md5(string_agg("
+        "version || chr(31) || checksum || chr(31) || state || chr(31) || applied_at::text || chr(31) || "
+        "coalesce(statements_run::text, '') || chr(31) || coalesce(error, '') || chr(31) || "
+        "coalesce(md5(rollback_sql), ''), chr(30) ORDER BY version)), '') FROM {}").format(table(settings))
+    try:
+        row = conn.execute(query).fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        return "absent"
+    except psycopg.errors.UndefinedColumn:
+        return None
+    return row[0] if row else None
+
+
 def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str,
                        rollback_sql: str | None) -> str:
     """The upsert that marks a migration applied; its execution time is measured by the server itself."""
