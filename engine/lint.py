@@ -9,9 +9,9 @@ from pathlib import Path
 from engine.config import Settings
 from engine.errors import ConfigError, UsageError
 from engine.files import MigrationFile, discover, parse_migration, read_migration
-from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.findings import Finding, LineIndex, Severity, has_errors
 from engine.rules import FILE, Rule, all_rules
-from engine.rules._support import Context, Report, State, relation_key, qualified_key
+from engine.rules._support import Context, Report, State, relation_key
 from engine.sql import LocatedStatement, analyse
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.

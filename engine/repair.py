@@ -30,7 +30,6 @@ def plan_repair(settings: Settings, versions: list[str] | None = None) -> list[T
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, _):
         statuses = merge(files, tracking.read_applied(conn, settings))
-    by_version = {f.version: f for f in files}
     known = {s.version for s in statuses}
     for version in versions or []:
         if version not in known:

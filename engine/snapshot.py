@@ -44,6 +44,17 @@ def _not_extension_member(catalog: str, oid_expr: str) -> str:
             f"AND e.objid = {oid_expr} AND e.deptype = 'e')")
 
 
+class _SchemaObject:
+    """Objects that live in a schema: `schema.name` is how DATABASE.md and the diff name them."""
+
+    schema: str
+    name: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -91,7 +102,7 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(_SchemaObject):
     schema: str
     name: str
     kind: str = "table"  # table, partitioned table, foreign table
@@ -108,10 +119,6 @@ class Table:
     privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
     @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
-    @property
     def primary_key(self) -> Constraint | None:
         return next((c for c in self.constraints if c.kind == "primary key"), None)
 
@@ -120,7 +127,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class View:
+class View(_SchemaObject):
     schema: str
     name: str
     materialized: bool
@@ -130,25 +137,17 @@ class View:
     comment: str | None = None
     privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 @dataclass(frozen=True)
-class EnumType:
+class EnumType(_SchemaObject):
     schema: str
     name: str
     values: tuple[str, ...]
     comment: str | None = None
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 @dataclass(frozen=True)
-class Domain:
+class Domain(_SchemaObject):
     schema: str
     name: str
     base_type: str
@@ -157,25 +156,17 @@ class Domain:
     constraints: tuple[str, ...]
     comment: str | None = None
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 @dataclass(frozen=True)
-class CompositeType:
+class CompositeType(_SchemaObject):
     schema: str
     name: str
     attributes: tuple[tuple[str, str], ...]
     comment: str | None = None
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 @dataclass(frozen=True)
-class Sequence:
+class Sequence(_SchemaObject):
     schema: str
     name: str
     type: str
@@ -187,13 +178,9 @@ class Sequence:
     owned_by: str | None = None  # table.column of a serial column
     privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
 
 @dataclass(frozen=True)
-class Function:
+class Function(_SchemaObject):
     schema: str
     name: str
     arguments: str
@@ -203,10 +190,6 @@ class Function:
     definition: str | None = field(default=None, repr=False)  # full text: compared by verify, not rendered
     comment: str | None = None
     privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
 
     @property
     def signature(self) -> str:

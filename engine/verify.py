@@ -23,9 +23,9 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import DatabaseUnavailableError, MigrationFileError, PgshiftError, UsageError
 from engine.files import MigrationFile
-from engine.findings import Finding, LineIndex, Severity, Span, has_errors
+from engine.findings import Finding, LineIndex, Severity, Span
 from engine.schema_diff import Difference, diff_schemas
-from engine.snapshot import Schema, read_schema
+from engine.snapshot import read_schema
 
 SCRATCH_PREFIX = "pgshift_verify_"
 

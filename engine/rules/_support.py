@@ -153,6 +153,22 @@ def type_name(column: dict) -> str:
     return names[-1] if names else ""
 
 
+def validated_constraints(statement: LocatedStatement, ctx: Context, contype: str):
+    """(constraint, fix) for each constraint of `contype` added with validation to a table that already existed.
+
+    The fix appends NOT VALID where the statement adds just that one constraint.
+    """
+    relation = statement.node.get("relation")
+    if ctx.is_new_table(relation):
+        return
+    constraints = added_constraints(statement.node)
+    single = len(constraints) == 1 and len(statement.node.get("cmds", [])) == 1
+    for _command, constraint in constraints:
+        if constraint.get("contype") == contype and not constraint.get("skip_validation"):
+            fix = Fix("Add NOT VALID", (edit(ctx, statement.end, statement.end, " NOT VALID"),)) if single else None
+            yield constraint, fix
+
+
 def fix_no_transaction(title: str = "Run this migration outside a transaction (add '-- pgshift: no-transaction')") -> Fix:
     from engine.findings import Edit
     return Fix(title, (Edit(Span.at(0, 0), NO_TRANSACTION_DIRECTIVE),))

@@ -17,10 +17,10 @@ Use:
 
 from __future__ import annotations
 
-from engine.findings import Fix, Severity
+from engine.findings import Severity
 from engine.rules import rule
-from engine.rules._support import (Context, Report, added_columns, added_constraints, column_constraints, edit,
-                                   relation_name)
+from engine.rules._support import (Context, Report, added_columns, column_constraints, relation_name,
+                                   validated_constraints)
 
 
 @rule("adding-foreign-key-constraint", Severity.WARNING, kinds={"AlterTableStmt"})
@@ -29,16 +29,11 @@ def check(statement, ctx: Context):
     if ctx.is_new_table(relation):
         return
     table = relation_name(relation)
-    constraints = added_constraints(statement.node)
-    for _command, constraint in constraints:
-        if constraint.get("contype") == "CONSTR_FOREIGN" and not constraint.get("skip_validation"):
-            fix = None
-            if len(constraints) == 1 and len(statement.node.get("cmds", [])) == 1:
-                fix = Fix("Add NOT VALID", (edit(ctx, statement.end, statement.end, " NOT VALID"),))
-            yield Report(f"adding foreign key to '{table}' checks every row while writes to '{table}' and "
-                         f"'{relation_name(constraint.get('pktable'))}' wait",
-                         "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
-                         start=statement.offset(constraint.get("location")), end=statement.end, fix=fix)
+    for constraint, fix in validated_constraints(statement, ctx, "CONSTR_FOREIGN"):
+        yield Report(f"adding foreign key to '{table}' checks every row while writes to '{table}' and "
+                     f"'{relation_name(constraint.get('pktable'))}' wait",
+                     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+                     start=statement.offset(constraint.get("location")), end=statement.end, fix=fix)
     for _command, column in added_columns(statement.node):
         for constraint in column_constraints(column):
             if constraint.get("contype") == "CONSTR_FOREIGN":

@@ -17,9 +17,9 @@ Use:
 
 from __future__ import annotations
 
-from engine.findings import Fix, Severity
+from engine.findings import Severity
 from engine.rules import rule
-from engine.rules._support import Context, Report, added_constraints, alter_commands, edit, relation_name
+from engine.rules._support import Context, Report, alter_commands, relation_name, validated_constraints
 
 
 @rule("constraint-missing-not-valid", Severity.WARNING, kinds={"AlterTableStmt"})
@@ -28,15 +28,10 @@ def check(statement, ctx: Context):
     if ctx.is_new_table(relation):
         return
     table = relation_name(relation)
-    constraints = added_constraints(statement.node)
-    for _command, constraint in constraints:
-        if constraint.get("contype") == "CONSTR_CHECK" and not constraint.get("skip_validation"):
-            fix = None
-            if len(constraints) == 1 and len(statement.node.get("cmds", [])) == 1:
-                fix = Fix("Add NOT VALID", (edit(ctx, statement.end, statement.end, " NOT VALID"),))
-            yield Report(f"adding CHECK constraint to '{table}' scans every row while reads and writes wait",
-                         "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
-                         start=statement.offset(constraint.get("location")), end=statement.end, fix=fix)
+    for constraint, fix in validated_constraints(statement, ctx, "CONSTR_CHECK"):
+        yield Report(f"adding CHECK constraint to '{table}' scans every row while reads and writes wait",
+                     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+                     start=statement.offset(constraint.get("location")), end=statement.end, fix=fix)
     if ctx.migration.no_transaction:
         return
     for command in alter_commands(statement.node):

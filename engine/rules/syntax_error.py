@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from engine.findings import Severity, Span
+from engine.findings import Severity
 from engine.rules import FILE, rule
 from engine.rules._support import Context, Report
 

@@ -7,7 +7,6 @@ from importlib import resources as package_files
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from engine import files as migration_files
 from engine.config import Settings
 from engine.redaction import redact
 from engine.errors import PgshiftError

@@ -13,7 +13,7 @@ import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, Resolve
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from engine import files as migration_files
 from engine import runner, scaffold, status
@@ -22,7 +22,7 @@ from engine.redaction import redact
 from engine.errors import PgshiftError, UsageError
 from engine.findings import Finding, Severity
 from server.mcp import confirmation, results, texts
-from server.mcp.errors import NotAvailableError, tool_errors
+from server.mcp.errors import tool_errors
 from server.mcp.workspace import clean_description, migration_path, relative, sql_argument
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)

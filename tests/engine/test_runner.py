@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -419,3 +418,14 @@ def test_reading_an_older_pgshift_table_changes_nothing(project, database_url):
         count = conn.execute("SELECT count(*) FROM information_schema.columns "
                              "WHERE table_name = 'schema_migrations'").fetchone()[0]
     assert count == 3  # list only read; migrate is what adds pgshift's newer columns
+
+
+def test_error_level_findings_stop_migrate_before_anything_runs(project, database_url):
+    write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
+    path = write_migration(project, "2025-01-02_1000_wrapped.sql",
+                           "BEGIN;\nCREATE TABLE wrapped (id int);\nCOMMIT;\n-- ROLLBACK:\n-- DROP TABLE wrapped;\n")
+    with pytest.raises(LintFailedError) as caught:
+        runner.migrate(project)
+    assert {f.code for f in caught.value.findings} == {"transaction-nesting"}
+    assert caught.value.findings[0].path == path
+    assert tables(database_url) == set()  # not even the first, valid migration ran

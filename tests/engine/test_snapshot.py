@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 
 import psycopg
-import pytest
 
 from engine.snapshot import read_schema, render_database_md, snapshot
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 
 import psycopg
 
 from tests.conftest import write_migration
-from tests.mcp.conftest import data_of, failed, ok, serve, text_of
+from tests.mcp.conftest import failed, ok, serve, text_of
 
 ALL_TOOLS = {"list_migrations", "check_migration", "new_migration", "migrate", "verify_migration", "snapshot",
              "rollback"}

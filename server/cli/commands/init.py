@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.cli.context import CliContext
+
+if TYPE_CHECKING:  # imported for real in run(), so that `pgshift --help` stays quick
+    from engine.project_init import FileChange, InitPlan
 
 NAME = "init"
 HELP = "set this project up: migrations folder, Cursor MCP server, rules and hook, .gitignore, npm scripts"
