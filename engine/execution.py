@@ -13,6 +13,10 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import generators, pq
 
+from engine import sql as sql_parser
+from engine.files import MigrationFile
+from engine.findings import LineIndex, Span
+
 
 @dataclass(frozen=True)
 class ScriptOutcome:
@@ -49,6 +53,26 @@ def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
                 "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"))
         completed += 1
     return ScriptOutcome(completed)
+
+
+def error_span(migration: MigrationFile, outcome: ScriptOutcome, sql_text: str, *, prefix_length: int = 0,
+               prefix_statements: int = 0, text_offset: int = 0, rollback: bool = False) -> Span:
+    """Where in the migration file PostgreSQL's error belongs.
+
+    `sql_text` was sent after `prefix_length` characters holding `prefix_statements` statements, and starts at
+    `text_offset` in the forward SQL (or, with `rollback`, in the uncommented rollback SQL). PostgreSQL's own
+    position wins; without one, the failing statement (counted from the results) is the place.
+    """
+    to_span = migration.rollback_span if rollback else LineIndex(migration.text).span
+    position = outcome.position
+    if position is not None and prefix_length <= position < prefix_length + len(sql_text):
+        offset = position - prefix_length + text_offset
+        return to_span(offset, offset)
+    index = (outcome.failed_index or 0) - prefix_statements
+    statements = sql_parser.parse(sql_text).statements
+    if 0 <= index < len(statements):
+        return to_span(statements[index].start + text_offset, statements[index].end + text_offset)
+    return Span.at(migration.marker_line or 0, 0) if rollback else Span.at(0, 0)
 
 
 def describe(error: psycopg.Error) -> str:

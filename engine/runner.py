@@ -20,7 +20,7 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.findings import Finding, LineIndex, Severity, Span, has_errors, relative_path
+from engine.findings import Finding, Severity, Span, has_errors, relative_path
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, applied_file_changed, merge
 
@@ -250,17 +250,14 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
             continue
         if verdict == "changed":
             return None
-        raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql,
-                       first_statement=prefix_statements)
+        span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
+                                    prefix_statements=prefix_statements)
+        raise _failure(migration, outcome.error, span, result)
 
 
-def _failure(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,
-             result: MigrateResult, *, sql_text: str, first_statement: int,
+def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result: MigrateResult, *,
              statements_run: int | None = None) -> Exception:
-    """Map a PostgreSQL error to file:line:col of the migration and say what stayed applied."""
-    error = outcome.error
-    assert error is not None
-    span = _error_span(migration, outcome, prefix_length, sql_text, first_statement)
+    """The PostgreSQL error at file:line:col of the migration, saying what stayed applied."""
     message = execution.describe(error)
     applied_versions = [a.version for a in result.applied]
     if error.diag.sqlstate == LOCK_NOT_AVAILABLE:
@@ -279,21 +276,6 @@ def _failure(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_
         f"{migration.version} failed at statement {statements_run + 1}; it ran without a transaction{kept}",
         version=migration.version, applied=applied_versions, statements_run=statements_run,
         findings=[Finding("migration-failed", Severity.ERROR, message, migration.path, span)], help=help_text)
-
-
-def _error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int, sql_text: str,
-                first_statement: int) -> Span:
-    index = LineIndex(migration.text)
-    position = outcome.position
-    if position is not None and prefix_length <= position < prefix_length + len(sql_text):
-        offset = position - prefix_length
-        return index.span(offset, offset)
-    statement_index = (outcome.failed_index or 0) - first_statement
-    statements = sql_parser.parse(sql_text).statements
-    if 0 <= statement_index < len(statements):
-        statement = statements[statement_index]
-        return index.span(statement.start, statement.end)
-    return Span.at(0, 0)
 
 
 def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
@@ -318,8 +300,8 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             conn.execute("RESET lock_timeout")
         if outcome.error is not None:
             execution.rollback_if_needed(conn)
-            failure = _failure(migration, _shift(outcome, statement.start), 0, result,
-                               sql_text=migration.forward_sql, first_statement=-number, statements_run=number)
+            span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start)
+            failure = _failure(migration, outcome.error, span, result, statements_run=number)
             tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                                  state=tracking.FAILED, statements_run=number,
                                  error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
@@ -333,18 +315,6 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
     conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
                  (milliseconds, migration.version))
     return milliseconds
-
-
-def _shift(outcome: execution.ScriptOutcome, offset: int) -> execution.ScriptOutcome:
-    """Re-base a single statement's error position onto the whole forward SQL."""
-
-    class _Shifted(execution.ScriptOutcome):
-        @property
-        def position(self) -> int | None:
-            base = execution.ScriptOutcome.position.fget(self)
-            return None if base is None else base + offset
-
-    return _Shifted(outcome.completed, outcome.error)
 
 
 def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,
@@ -362,8 +332,9 @@ def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationF
             started = time.monotonic()
             outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run")
             if outcome.error is not None:
-                raise _failure(migration, outcome, len(prefix), result, sql_text=migration.forward_sql,
-                               first_statement=2)
+                span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
+                                            prefix_statements=2)
+                raise _failure(migration, outcome.error, span, result)
             milliseconds = int((time.monotonic() - started) * 1000)
             result.applied.append(AppliedMigrationResult(migration.version, migration.path, milliseconds))
             emit(Applied(migration.version, migration.path, milliseconds))
@@ -494,7 +465,8 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
                 if migration is not None and step.source == "file" and migration.rollback_sql:
                     findings.append(Finding("rollback-failed", Severity.ERROR, execution.describe(outcome.error),
                                             migration.path,
-                                            _rollback_error_span(migration, outcome, len(prefix), prefix_statements)))
+                                            _rollback_error_span(migration, outcome, step, len(prefix),
+                                                                 prefix_statements)))
                 raise RollbackError(
                     f"rollback of {step.version} failed and was undone; the migration stays applied{done}: "
                     f"{execution.describe(outcome.error)}", findings=findings,
@@ -538,16 +510,10 @@ def _rollback_without_transaction(conn: psycopg.Connection, settings: Settings, 
     conn.execute(tracking.delete_sql(conn, settings, step.version))
 
 
-def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, prefix_length: int,
-                         prefix_statements: int) -> Span:
-    sql_text = migration.rollback_sql or ""
-    stripped_start = len(sql_text) - len(sql_text.lstrip())
-    position = outcome.position
-    if position is not None and 0 <= position - prefix_length < len(sql_text.strip()):
-        offset = position - prefix_length + stripped_start
-        return migration.rollback_span(offset, offset)
-    statements = sql_parser.parse(sql_text).statements
-    index = (outcome.failed_index or 0) - prefix_statements
-    if 0 <= index < len(statements):
-        return migration.rollback_span(statements[index].start, statements[index].end)
-    return Span.at(migration.marker_line or 0, 0)
+def _rollback_error_span(migration: MigrationFile, outcome: execution.ScriptOutcome, step: RollbackStep,
+                         prefix_length: int, prefix_statements: int) -> Span:
+    """The step's SQL is the ROLLBACK block stripped; place the error back in the block's commented lines."""
+    block = migration.rollback_sql or ""
+    return execution.error_span(migration, outcome, step.sql, prefix_length=prefix_length,
+                                prefix_statements=prefix_statements, text_offset=block.index(step.sql),
+                                rollback=True)

@@ -23,7 +23,7 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import DatabaseUnavailableError, MigrationFileError, PgshiftError, UsageError
 from engine.files import MigrationFile
-from engine.findings import Finding, LineIndex, Severity, Span
+from engine.findings import Finding, LineIndex, Severity, Span, relative_path
 from engine.schema_diff import Difference, diff_schemas
 from engine.snapshot import read_schema
 
@@ -53,7 +53,7 @@ class MigrationVerification:
         return self.status == OK
 
     def to_dict(self, root: Path | None = None) -> dict:
-        return {"version": self.version, "path": _rel(self.path, root), "status": self.status, "ok": self.ok,
+        return {"version": self.version, "path": relative_path(self.path, root), "status": self.status, "ok": self.ok,
                 "step": self.step, "message": self.message, "differences": list(self.differences),
                 "findings": [f.to_dict(root) for f in self.findings]}
 
@@ -332,10 +332,9 @@ def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Fa
             outcome = execution.run_script(conn, statement.text)
             if outcome.error is not None:
                 execution.rollback_if_needed(conn)
-                position = outcome.position
-                return _sql_failure(migration, step, outcome.error,
-                                    None if position is None else statement.start + position,
-                                    (statement.start, statement.end))
+                span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start,
+                                            rollback=rollback)
+                return _sql_failure(migration, step, outcome.error, span)
         return None
     conn.execute("BEGIN")
     outcome = execution.run_script(conn, sql_text)
@@ -343,27 +342,12 @@ def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Fa
         conn.execute("COMMIT")
         return None
     execution.rollback_if_needed(conn)
-    statements = sql_parser.parse(sql_text).statements
-    failed = outcome.failed_index or 0
-    statement = statements[failed] if failed < len(statements) else None
-    return _sql_failure(migration, step, outcome.error, outcome.position,
-                        (statement.start, statement.end) if statement else None)
+    return _sql_failure(migration, step, outcome.error,
+                        execution.error_span(migration, outcome, sql_text, rollback=rollback))
 
 
-def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, offset: int | None,
-                 statement: tuple[int, int] | None) -> _Failure:
-    """PostgreSQL's error placed in the file: at its reported position, else over the failing statement."""
-    rollback = step == ROLLBACK
-    if offset is not None:
-        start = end = offset
-    elif statement is not None:
-        start, end = statement
-    else:
-        start = end = 0
-    if rollback:
-        span = migration.rollback_span(start, end)
-    else:
-        span = LineIndex(migration.text).span(start, end)
+def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, span: Span) -> _Failure:
+    """PostgreSQL's error, placed in the file, as the verdict of one step."""
     what = {FORWARD: "the forward SQL", ROLLBACK: "the rollback SQL",
             REAPPLY: "the forward SQL, run again after the rollback,"}[step]
     description = execution.describe(error)
@@ -376,10 +360,3 @@ def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, offs
     return _Failure(step, f"{migration.path.name}:{line}:{col}: {what} failed: {description}", [finding])
 
 
-def _rel(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
