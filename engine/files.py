@@ -5,6 +5,7 @@ No database and no SQL parsing here: this is the format the Node system defined,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class MigrationFile:
         match = NAME_RE.match(self.path.name)
         return match.group(6).replace("_", " ") if match else self.path.stem
 
-    @property
+    @functools.cached_property
     def has_rollback(self) -> bool:
         return bool(self.rollback_sql and strip_sql_comments(self.rollback_sql).strip())
 

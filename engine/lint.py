@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,22 +74,17 @@ def check_text(path: Path, text: str, settings: Settings | None = None) -> list[
     return check_migration(parse_migration(path, text), settings)
 
 
-def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
-    """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
-    levels = rule_levels(settings)
-    rules = all_rules()
-    script = analyse(migration.forward_sql)
-    rollback = analyse(migration.rollback_sql) if migration.rollback_sql is not None else None
-    index = LineIndex(migration.text)
-    ctx = Context(migration, settings, script, rollback, index)
-    path = migration.path
-    found: list[Finding] = list(migration.findings)
+@functools.lru_cache(maxsize=32)
+def _dispatch(off: frozenset[str]) -> tuple[dict[str, list[Rule]], list[Rule], list[Rule]]:
+    """Rules by statement kind (plus the ones for every statement) and file-scope rules, minus disabled ones.
 
+    Computed once per rule configuration: the editor lints on every keystroke, `migrate` every pending file.
+    """
     by_kind: dict[str, list[Rule]] = {}
     every: list[Rule] = []
     file_rules: list[Rule] = []
-    for rule in rules.values():
-        if levels.get(rule.id, rule.severity) is None:
+    for rule in all_rules().values():
+        if rule.id in off:
             continue
         if rule.scope == FILE:
             file_rules.append(rule)
@@ -96,9 +93,22 @@ def check_migration(migration: MigrationFile, settings: Settings | None = None) 
         else:
             for kind in rule.kinds:
                 by_kind.setdefault(kind, []).append(rule)
-
     for kind in by_kind:
         by_kind[kind] += every
+    return by_kind, every, file_rules
+
+
+def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
+    """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
+    levels = rule_levels(settings)
+    by_kind, every, file_rules = _dispatch(frozenset(k for k, v in levels.items() if v is None))
+    script = analyse(migration.forward_sql)
+    rollback = analyse(migration.rollback_sql) if migration.rollback_sql is not None else None
+    index = LineIndex(migration.text)
+    ctx = Context(migration, settings, script, rollback, index)
+    path = migration.path
+    found: list[Finding] = list(migration.findings)
+
     remember = _remember
     state = ctx.state
     for statement in script.statements:
