@@ -128,7 +128,7 @@ def measure(admin: str, items, rounds: int, dbmate: str | None, label: str) -> d
     write_pgshift_project(work / "pgshift", items)
     script = write_psql_script(work, items)
     dbmate_dir = write_dbmate_project(work / "dbmate", items) if dbmate else None
-    times: dict[str, list[float]] = {"psql": [], "pgshift": []}
+    times: dict[str, list[float]] = {"psql": [], "pgshift": [], "engine": []}
     if dbmate:
         times["dbmate"] = []
     for _ in range(rounds):
@@ -140,6 +140,13 @@ def measure(admin: str, items, rounds: int, dbmate: str | None, label: str) -> d
                 elif tool == "pgshift":
                     times[tool].append(timed(PGSHIFT + ["-C", str(work / "pgshift"), "--database-url", url,
                                                         "migrate"], cwd=ROOT))
+                elif tool == "engine":  # the same migrate in this process: no interpreter start, no imports
+                    from engine.config import load_settings
+                    from engine.runner import migrate
+                    settings = load_settings(work / "pgshift", database_url=url, environ={})
+                    started = time.perf_counter()
+                    migrate(settings)
+                    times[tool].append(time.perf_counter() - started)
                 else:
                     env = dict(os.environ, DATABASE_URL=_dbmate_url(url))
                     times[tool].append(timed([dbmate, "--no-dump-schema", "up"], env=env, cwd=dbmate_dir))
@@ -150,7 +157,9 @@ def measure(admin: str, items, rounds: int, dbmate: str | None, label: str) -> d
     floor = medians["psql"]
     print(f"\n{label} ({len(items)} migrations, median of {rounds} alternating runs)")
     for tool, value in medians.items():
-        print(f"  {tool:8} {value:8.3f} s   {value / floor:5.2f}x psql")
+        label = "engine*" if tool == "engine" else tool
+        print(f"  {label:8} {value:8.3f} s   {value / floor:5.2f}x psql")
+    print("  (* pgshift's migrate called in-process: the CLI minus interpreter start and imports)")
     return medians
 
 
