@@ -95,10 +95,10 @@ class Finding:
 
     def render(self, root: Path | None = None) -> str:
         """`path:line:col: severity[code]: message` with 1-based line and column, as compilers print."""
-        shown = _display_path(self.path, root)
-        line = self.span.start.line + 1
-        col = self.span.start.column + 1
-        text = f"{shown}:{line}:{col}: {self.severity.label}[{self.code}]: {self.message}"
+        where = ""
+        if self.path is not None:  # a problem with no file (e.g. an applied migration whose file is gone)
+            where = f"{_display_path(self.path, root)}:{self.span.start.line + 1}:{self.span.start.column + 1}: "
+        text = f"{where}{self.severity.label}[{self.code}]: {self.message}"
         if self.help:
             text += f"\n  help: {self.help}"
         return text

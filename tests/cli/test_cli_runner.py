@@ -148,3 +148,15 @@ def test_migrate_json_is_one_document(cli):
     assert code == 0 and data["dry_run"] is True
     assert [a["version"] for a in data["applied"]] == ["2025-01-01_1000_create_accounts"]
     assert data["applied"][0]["path"] == "migrations/2025-01-01_1000_create_accounts.sql"
+
+
+def test_missing_folder_and_missing_file_are_explained(cli):
+    (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
+    cli("migrate")
+    (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").unlink()
+    (cli.root / "migrations").rmdir()
+    code, _, err = cli("migrate")
+    assert code == 1
+    assert "there is no migrations folder at" in err
+    # a problem without a file has no file:line:col in front of it
+    assert "\nerror[applied-file-missing]: 2025-01-01_1000_create_accounts is applied but its file is missing" in err
