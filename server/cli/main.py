@@ -30,26 +30,32 @@ def discover_commands() -> list[ModuleType]:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's default exits 2 already; keep its text but add help
         self.print_usage(sys.stderr)
-        print(f"pgshift: error[usage]: {message}\n  help: see 'pgshift {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help'".rstrip(),
-              file=sys.stderr)
+        print(f"pgshift: error[usage]: {message}\n  help: see '{self.prog} --help'", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+    """Options every command takes, accepted before or after the command's name (`pgshift migrate -C app`)."""
+    parser.add_argument("-C", "--project", metavar="DIR", default=default,
+                        help="project folder (default: the current folder)")
+    parser.add_argument("--database-url", metavar="URL", default=default,
+                        help="PostgreSQL URL (default: DATABASE_URL, [tool.pgshift] database_url, PG* variables, "
+                             "else the embedded development database)")
+    parser.add_argument("--migrations-dir", metavar="DIR", default=default,
+                        help="migrations folder (default: migrations)")
+    parser.add_argument("--json", action="store_true", default=False if default is None else default,
+                        help="print one JSON document instead of text")
 
 
 def build_parser(modules: list[ModuleType]) -> argparse.ArgumentParser:
     parser = _Parser(prog="pgshift", description="PostgreSQL migrations: plain SQL files, checked, tracked and "
                                                  "reversible, from the terminal, the editor and the AI assistant.")
-    parser.add_argument("-C", "--project", metavar="DIR", default=None,
-                        help="project folder (default: the current folder)")
-    parser.add_argument("--database-url", metavar="URL", help="PostgreSQL URL (default: DATABASE_URL, "
-                        "[tool.pgshift] database_url, PG* variables, else the embedded development database)")
-    parser.add_argument("--migrations-dir", metavar="DIR", help="migrations folder (default: migrations)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in modules:
         command = sub.add_parser(module.NAME, aliases=getattr(module, "ALIASES", []), help=module.HELP,
                                  description=(module.__doc__ or module.HELP).strip())
-        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                             help="print one JSON document instead of text")
+        add_global_options(command.add_argument_group("global options"), default=argparse.SUPPRESS)
         module.add_arguments(command)
         command.set_defaults(handler=module)
     return parser

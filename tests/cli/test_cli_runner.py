@@ -160,3 +160,17 @@ def test_missing_folder_and_missing_file_are_explained(cli):
     assert "there is no migrations folder at" in err
     # a problem without a file has no file:line:col in front of it
     assert "\nerror[applied-file-missing]: 2025-01-01_1000_create_accounts is applied but its file is missing" in err
+
+
+def test_global_options_work_after_the_command_name(cli, database_url):
+    (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
+    code = main(["migrate", "-C", str(cli.root), "--database-url", database_url])
+    assert code == 0
+    code, out, _ = cli("list", "--json")
+    assert json.loads(out)["migrations"][0]["state"] == "applied"
+
+
+def test_new_with_sql_shows_what_check_will_say(cli):
+    code, out, err = cli("new", "broken", "--sql", "SELEC 1")
+    assert code == 0 and "created migrations/" in out
+    assert "_broken.sql:2:1: error[syntax-error]" in err

@@ -24,13 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.findings import relative_path
+    from engine.lint import check_text
     from engine.scaffold import new_migration
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     made = new_migration(ctx.settings, args.description, sql=sql, no_transaction=args.no_transaction)
-    try:
-        shown = made.path.relative_to(ctx.root)
-    except ValueError:
-        shown = made.path
-    ctx.emit_json({"ok": True, "path": str(shown), "text": made.text})
+    shown = relative_path(made.path, ctx.root)
+    # With SQL given, what `pgshift check` will say about it, shown now (a blank template has only TODOs).
+    findings = check_text(made.path, made.text, ctx.settings) if sql else []
+    ctx.emit_json({"ok": True, "path": shown, "text": made.text,
+                   "findings": [f.to_dict(ctx.root) for f in findings]})
     ctx.say(f"created {shown}")
+    ctx.show_findings(findings)
     return 0
