@@ -162,10 +162,10 @@ def test_missing_folder_and_missing_file_are_explained(cli):
     assert "\nerror[applied-file-missing]: 2025-01-01_1000_create_accounts is applied but its file is missing" in err
 
 
-def test_global_options_work_after_the_command_name(cli, database_url):
+def test_global_options_work_after_the_command_name(cli, database_url, capsys):
     (cli.root / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
     code = main(["migrate", "-C", str(cli.root), "--database-url", database_url])
-    assert code == 0
+    assert code == 0 and "applied" in capsys.readouterr().out
     code, out, _ = cli("list", "--json")
     assert json.loads(out)["migrations"][0]["state"] == "applied"
 
