@@ -70,3 +70,33 @@ def test_watch_applies_saved_migrations_and_stops_cleanly_on_ctrl_c(tmp_path, da
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def run_with_terminal(args: list[str], cwd: Path, answer: str) -> tuple[int, str]:
+    """Run pgshift with a real terminal on stdin (a pty), type `answer`, return exit code and stderr."""
+    import pty
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([PGSHIFT, *args], cwd=cwd, stdin=terminal, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=clean_env())
+    os.close(terminal)
+    os.write(controller, answer.encode() + b"\n")
+    out, err = process.communicate(timeout=60)
+    os.close(controller)
+    return process.returncode, err
+
+
+def test_rollback_on_a_terminal_defaults_to_no_and_runs_on_yes(tmp_path, database_url):
+    import psycopg
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "2025-01-01_1000_create_accounts.sql").write_text(CREATE)
+    base = ["--database-url", database_url]
+    assert subprocess.run([PGSHIFT, *base, "migrate"], cwd=tmp_path, env=clean_env(), capture_output=True,
+                          timeout=60).returncode == 0
+    code, err = run_with_terminal([*base, "rollback"], tmp_path, "")  # just Enter
+    assert code == 1 and "[y/N]" in err and "cancelled" in err
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('accounts')").fetchone()[0] is not None
+    code, err = run_with_terminal([*base, "rollback"], tmp_path, "y")
+    assert code == 0, err
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('accounts')").fetchone()[0] is None
