@@ -113,7 +113,7 @@ def load_settings(
     folder = Path(migrations_dir or env.get("PGSHIFT_MIGRATIONS_DIR") or table.get("migrations_dir", "migrations"))
     folder = folder if folder.is_absolute() else root / folder
 
-    url, source = _resolve_database(database_url, env, table)
+    url, source = _resolve_database(database_url, env, table, root / ".env")
 
     lock_timeout = str(table.get("lock_timeout", env.get("PGSHIFT_LOCK_TIMEOUT", "5s")))
     if not _DURATION_RE.match(lock_timeout):
@@ -151,13 +151,43 @@ def load_settings(
     )
 
 
-def _resolve_database(flag: str | None, env: Mapping[str, str], table: dict) -> tuple[str | None, str]:
+def _resolve_database(flag: str | None, env: Mapping[str, str], table: dict,
+                      dotenv: Path) -> tuple[str | None, str]:
     if flag:
         return flag, "--database-url"
     if env.get("DATABASE_URL"):
         return env["DATABASE_URL"], "DATABASE_URL"
+    from_file = read_dotenv(dotenv).get("DATABASE_URL")
+    if from_file:
+        return from_file, f"DATABASE_URL in {dotenv.name}"
     if table.get("database_url"):
         return str(table["database_url"]), "[tool.pgshift] database_url"
     if any(env.get(name) for name in LIBPQ_VARIABLES):
         return "", "libpq environment (PG* variables)"
     return None, "embedded"
+
+
+_DOTENV_LINE_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a `.env` file, as dbmate and the Node scripts read DATABASE_URL from it.
+
+    Quotes are removed; `#` starts a comment outside quotes; nothing is expanded. A missing file is empty.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _DOTENV_LINE_RE.match(line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        values[key] = value
+    return values

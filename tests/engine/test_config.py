@@ -1,0 +1,24 @@
+"""Where pgshift finds its database and settings."""
+
+from __future__ import annotations
+
+from engine.config import load_settings
+
+
+def test_database_url_precedence_flag_env_dotenv_project_libpq_embedded(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.pgshift]\ndatabase_url = "postgresql://from-project/db"\n')
+    assert load_settings(tmp_path, environ={}).database_source == "[tool.pgshift] database_url"
+    (tmp_path / ".env").write_text('# local\nexport DATABASE_URL="postgresql://from-dotenv/db"  \nOTHER=1\n')
+    settings = load_settings(tmp_path, environ={})
+    assert (settings.database_url, settings.database_source) == ("postgresql://from-dotenv/db", "DATABASE_URL in .env")
+    settings = load_settings(tmp_path, environ={"DATABASE_URL": "postgresql://from-env/db"})
+    assert settings.database_url == "postgresql://from-env/db"
+    settings = load_settings(tmp_path, database_url="postgresql://from-flag/db",
+                             environ={"DATABASE_URL": "postgresql://from-env/db"})
+    assert settings.database_url == "postgresql://from-flag/db"
+
+
+def test_libpq_variables_then_the_embedded_database(tmp_path):
+    assert load_settings(tmp_path, environ={"PGHOST": "db.internal"}).database_source.startswith("libpq")
+    settings = load_settings(tmp_path, environ={})
+    assert settings.database_url is None and settings.uses_embedded_database
