@@ -1,4 +1,4 @@
-"""ban-copy-from-stdin: `COPY ... FROM stdin` waits for data that pgshift cannot send.
+r"""ban-copy-from-stdin: `COPY ... FROM stdin` waits for data that pgshift cannot send.
 
 psql feeds the lines after `COPY ... FROM stdin;` (up to `\.`) to the server; pgshift runs SQL only, so
 the statement would wait for data that never comes and then fail.

@@ -1,4 +1,4 @@
-"""psql-meta-command: a psql backslash command (`\set`, `\i`, `\connect`...) is not SQL, and pgshift runs SQL.
+r"""psql-meta-command: a psql backslash command (`\set`, `\i`, `\connect`...) is not SQL, and pgshift runs SQL.
 
 Migrations are sent to PostgreSQL as SQL; psql meta-commands are interpreted by psql itself and would be
 a syntax error on the server. pgshift finds them at their exact line rather than reporting a confusing
