@@ -16,7 +16,7 @@ from engine.files import ROLLBACK_MARKER, parse_migration
 from engine.findings import Edit, Finding, Fix, LineIndex, Position, Span
 from server.lsp.convert import from_range, split_lines, to_code_action, to_diagnostic
 from server.lsp.diagnostics import diagnose
-from server.lsp.project import path_to_uri, uri_to_path
+from server.lsp.project import path_to_uri
 
 if TYPE_CHECKING:
     from server.lsp.server import PgshiftLanguageServer
@@ -171,7 +171,8 @@ def new_migration_action(request: Request) -> types.CodeAction:
         return types.CodeAction(title=title, kind=NEW_MIGRATION_KIND, edit=edit,
                                 command=types.Command(title="Open", command="pgshift.open", arguments=[uri]))
     return types.CodeAction(title=title, kind=NEW_MIGRATION_KIND,
-                            command=types.Command(title=title, command="pgshift.new", arguments=["new migration"]))
+                            command=types.Command(title=title, command="pgshift.new",
+                                                  arguments=["new migration", None, {"uri": request.uri}]))
 
 
 def register(ls: "PgshiftLanguageServer") -> None:
@@ -180,22 +181,23 @@ def register(ls: "PgshiftLanguageServer") -> None:
     @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=kinds))
     async def code_action(ls: "PgshiftLanguageServer", params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
-        path = uri_to_path(uri)
+        found = await ls.projects.for_uri(uri)
         document = ls.document(uri)
-        if document is None or not ls.project.is_migration(path):
+        if document is None or found is None or not found[1].project.is_migration(found[0]):
             return None
-        text, version = document.source, document.version
+        (path, live), text, version = found, ls.text_of(document), document.version
+        settings = live.project.settings
         latest = ls.diagnostics.latest.get(uri)
         if latest is not None and latest.version == version and latest.text == text:
             findings = latest.findings
         else:  # asked before the throttled analysis caught up: analyse this exact text now
-            findings = tuple((await asyncio.to_thread(diagnose, path, text, ls.project.settings, ls.database.view,
+            findings = tuple((await asyncio.to_thread(diagnose, path, text, settings, live.database.view,
                                                       ls.encoding))[0])
         request = Request(
             uri=uri, version=version, path=path, text=text, findings=findings,
             span=from_range(params.range, split_lines(text), ls.encoding),
             only=tuple(params.context.only) if params.context.only else None, encoding=ls.encoding,
-            settings=ls.project.settings, document_changes=ls.supports_document_changes,
+            settings=settings, document_changes=ls.supports_document_changes,
             can_rename=ls.supports_resource_operation(types.ResourceOperationKind.Rename),
             can_create=ls.supports_resource_operation(types.ResourceOperationKind.Create))
         return await asyncio.to_thread(build_actions, request)

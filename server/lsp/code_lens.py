@@ -10,7 +10,6 @@ from lsprotocol import types
 from engine.files import parse_migration
 from engine.records import APPLIED, FAILED, RUNNING
 from server.lsp.analysis import DatabaseView
-from server.lsp.project import uri_to_path
 
 if TYPE_CHECKING:
     from server.lsp.server import PgshiftLanguageServer
@@ -24,36 +23,42 @@ def _lens(title: str, command: str = "", arguments: list | None = None) -> types
                                                                  arguments=arguments))
 
 
-def lenses_for(path: Path, text: str, view: DatabaseView | None, reachable: bool | None) -> list[types.CodeLens]:
-    """Pure: the lenses for one document given the last database view."""
+def lenses_for(path: Path, text: str, view: DatabaseView | None, reachable: bool | None,
+               uri: str | None = None) -> list[types.CodeLens]:
+    """Pure: the lenses for one document given the last database view.
+
+    Each command carries `{"uri": ...}` so that it runs on this document's project, not the workspace's.
+    """
     if view is None:
         return [_lens("pgshift: database state unknown" if reachable is False else "pgshift: no database")]
+    where = {"uri": uri} if uri else {}
     migration = parse_migration(path, text)
     row = view.rows.get(migration.version)
     version = migration.version
+    status = _lens("Show status", "pgshift.list", [where])
     if row is None:
-        return [_lens("pending"), _lens("Apply pending", "pgshift.migrate"),
-                _lens("Verify", "pgshift.verify", [version])]
+        return [_lens("pending"), _lens("Apply pending", "pgshift.migrate", [where]),
+                _lens("Verify", "pgshift.verify", [version, where])]
     if row.state == FAILED:
-        return [_lens(f"failed after {row.statements_run or 0} statement(s)"),
-                _lens("Show status", "pgshift.list")]
+        return [_lens(f"failed after {row.statements_run or 0} statement(s)"), status]
     if row.state == RUNNING:
-        return [_lens("running (or interrupted)"), _lens("Show status", "pgshift.list")]
+        return [_lens("running (or interrupted)"), status]
     when = f"{row.applied_at:%Y-%m-%d %H:%M}"
     if row.state == APPLIED and row.checksum != migration.checksum:
-        return [_lens(f"changed since applied on {when}"), _lens("Show status", "pgshift.list")]
+        return [_lens(f"changed since applied on {when}"), status]
     lenses = [_lens(f"applied {when}")]
     if version == view.newest_applied:
-        lenses.append(_lens("Roll back", "pgshift.rollback", [{"steps": 1}]))
+        lenses.append(_lens("Roll back", "pgshift.rollback", [{"steps": 1, **where}]))
     return lenses
 
 
 def register(ls: "PgshiftLanguageServer") -> None:
     @ls.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
-    def code_lens(ls: "PgshiftLanguageServer", params: types.CodeLensParams) -> list[types.CodeLens] | None:
+    async def code_lens(ls: "PgshiftLanguageServer", params: types.CodeLensParams) -> list[types.CodeLens] | None:
         uri = params.text_document.uri
-        path = uri_to_path(uri)
+        found = await ls.projects.for_uri(uri)
         document = ls.document(uri)
-        if document is None or not ls.project.is_migration(path):
+        if document is None or found is None or not found[1].project.is_migration(found[0]):
             return None
-        return lenses_for(path, document.source, ls.database.view, ls.database.reachable)
+        (path, live) = found
+        return lenses_for(path, ls.text_of(document), live.database.view, live.database.reachable, uri)

@@ -1,4 +1,8 @@
-"""workspace/executeCommand: the CLI's verbs, run off the event loop with progress; rollback asks first."""
+"""workspace/executeCommand: the CLI's verbs, run off the event loop with progress; rollback asks first.
+
+Any command takes an object argument with `"uri"`: it then runs on that document's project (the CodeLens
+commands pass it). Without one it runs on the only project documents were opened in, else the workspace's.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from lsprotocol import types
 
 from engine import scaffold
+from engine.config import Settings
 from engine.errors import PgshiftError
 from engine.redaction import redact
 from server.lsp.project import path_to_uri, uri_to_path
@@ -20,6 +25,7 @@ from server.lsp.server import PgshiftLanguageServer  # at run time: pygls reads 
 
 if TYPE_CHECKING:
     from engine import runner
+    from server.lsp.projects import LiveProject
 
 log = logging.getLogger(__name__)
 ROLL_BACK, CANCEL = "Roll back", "Cancel"
@@ -85,9 +91,20 @@ async def run_engine(ls: PgshiftLanguageServer, title: str, work: Callable[[Call
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome))
 
 
-def failure(ls: PgshiftLanguageServer, error: PgshiftError) -> dict:
+def options_of(args: tuple) -> dict:
+    """The command's object argument (options, and the document whose project it runs on), or {}."""
+    return next((a for a in args if isinstance(a, dict)), {})
+
+
+async def project_of(ls: PgshiftLanguageServer, args: tuple) -> "LiveProject":
+    uri = options_of(args).get("uri")
+    found = await ls.projects.for_uri(uri) if isinstance(uri, str) else None
+    return found[1] if found is not None else await ls.projects.default()
+
+
+def failure(ls: PgshiftLanguageServer, error: PgshiftError, settings: Settings) -> dict:
     """Show an engine error once, password-free, and return it as data for the caller."""
-    root = ls.project.settings.project_root
+    root = settings.project_root
     text = redact(error.message) + (f"\nhelp: {redact(error.help)}" if error.help else "")
     for finding in error.findings[:5]:
         text += "\n" + redact(finding.render(root))
@@ -97,8 +114,8 @@ def failure(ls: PgshiftLanguageServer, error: PgshiftError) -> dict:
                                    "findings": [f.to_dict(root) for f in error.findings]}}
 
 
-async def after_database_change(ls: PgshiftLanguageServer) -> None:
-    await ls.database.refresh()
+async def after_database_change(ls: PgshiftLanguageServer, live: "LiveProject") -> None:
+    await live.database.refresh()
     ls.state_changed()
 
 
@@ -107,17 +124,18 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def migrate(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import runner
 
-        options = args[0] if args and isinstance(args[0], dict) else {}
-        settings = ls.project.settings
+        options = options_of(args)
+        live = await project_of(ls, args)
+        settings = live.project.settings
         try:
             result = await run_engine(ls, "pgshift migrate", lambda report: runner.migrate(
                 settings, dry_run=bool(options.get("dryRun")), to=options.get("to"),
                 allow_out_of_order=bool(options.get("allowOutOfOrder")),
                 on_event=lambda event: report(describe_event(event))))
         except PgshiftError as error:
-            await after_database_change(ls)
-            return failure(ls, error)
-        await after_database_change(ls)
+            await after_database_change(ls, live)
+            return failure(ls, error, settings)
+        await after_database_change(ls, live)
         applied = ", ".join(a.version for a in result.applied) or "nothing pending"
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
                                                        message=f"pgshift: applied {applied}"))
@@ -127,11 +145,11 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def list_(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import status
 
-        settings = ls.project.settings
+        settings = (await project_of(ls, args)).project.settings
         try:
             report = await asyncio.to_thread(status.list_migrations, settings)
         except PgshiftError as error:
-            return failure(ls, error)
+            return failure(ls, error, settings)
         return {"ok": True, "database": report.database,
                 "migrations": [plain(m, settings.project_root) for m in report.migrations]}
 
@@ -139,13 +157,14 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def rollback(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import runner
 
-        options = args[0] if args and isinstance(args[0], dict) else {}
-        settings = ls.project.settings
+        options = options_of(args)
+        live = await project_of(ls, args)
+        settings = live.project.settings
         try:
             plan = await asyncio.to_thread(runner.plan_rollback, settings, steps=int(options.get("steps", 1)),
                                            to=options.get("to"))
         except PgshiftError as error:
-            return failure(ls, error)
+            return failure(ls, error, settings)
         answer = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
             type=types.MessageType.Warning, message=describe_plan(plan),
             actions=[types.MessageActionItem(title=ROLL_BACK), types.MessageActionItem(title=CANCEL)]))
@@ -155,22 +174,22 @@ def register(ls: PgshiftLanguageServer) -> None:
             result = await run_engine(ls, "pgshift rollback", lambda report: runner.rollback(
                 settings, plan, on_event=lambda event: report(describe_event(event))))
         except PgshiftError as error:
-            await after_database_change(ls)
-            return failure(ls, error)
-        await after_database_change(ls)
+            await after_database_change(ls, live)
+            return failure(ls, error, settings)
+        await after_database_change(ls, live)
         ls.window_show_message(types.ShowMessageParams(
             type=types.MessageType.Info, message=f"pgshift: rolled back {', '.join(result.rolled_back)}"))
         return {"ok": True, "database": result.database, "rolled_back": list(result.rolled_back)}
 
     @ls.command("pgshift.new")
     async def new(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        description = str(args[0]) if args and args[0] else "new migration"
-        sql = str(args[1]) if len(args) > 1 and args[1] else None
-        settings = ls.project.settings
+        description = str(args[0]) if args and isinstance(args[0], str) and args[0] else "new migration"
+        sql = str(args[1]) if len(args) > 1 and isinstance(args[1], str) and args[1] else None
+        settings = (await project_of(ls, args)).project.settings
         try:
             made = await asyncio.to_thread(scaffold.new_migration, settings, description, sql=sql)
         except PgshiftError as error:
-            return failure(ls, error)
+            return failure(ls, error, settings)
         uri = path_to_uri(made.path)
         await _show(ls, uri)
         return {"ok": True, "path": str(made.path), "uri": uri}
@@ -179,11 +198,11 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def snapshot(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine.snapshot import snapshot as take_snapshot
 
-        settings = ls.project.settings
+        settings = (await project_of(ls, args)).project.settings
         try:
             result = await run_engine(ls, "pgshift snapshot", lambda report: take_snapshot(settings))
         except PgshiftError as error:
-            return failure(ls, error)
+            return failure(ls, error, settings)
         return {"ok": True, "path": str(result.path), "changed": result.changed}
 
     @ls.command("pgshift.verify")
@@ -191,12 +210,12 @@ def register(ls: PgshiftLanguageServer) -> None:
         from engine.verify import verify as run_verify
 
         versions = [str(a) for a in args if isinstance(a, str)] or None
-        settings = ls.project.settings
+        settings = (await project_of(ls, args)).project.settings
         try:
             result = await run_engine(ls, "pgshift verify", lambda report: run_verify(
                 settings, versions, on_progress=lambda message, _detail: report(str(message))))
         except PgshiftError as error:
-            return failure(ls, error)
+            return failure(ls, error, settings)
         summary = "verified" if result.ok else "verification FAILED"
         ls.window_show_message(types.ShowMessageParams(
             type=types.MessageType.Info if result.ok else types.MessageType.Error,

@@ -22,6 +22,7 @@ from server.lsp.analysis import DatabaseView
 
 if TYPE_CHECKING:
     from engine.tracking import AppliedMigration
+    from server.lsp.project import Project
     from server.lsp.server import PgshiftLanguageServer
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,12 @@ def read_state(settings: Settings, known: str | None) -> tuple[str | None, list[
 
 
 class DatabaseWatch:
-    """The cached `DatabaseView` (None while unknown or unreachable) and the loop that keeps it fresh."""
+    """One project's cached `DatabaseView` (None while unknown or unreachable) and the loop that keeps it fresh."""
 
-    def __init__(self, ls: "PgshiftLanguageServer", on_change: Callable[[], None]) -> None:
+    def __init__(self, ls: "PgshiftLanguageServer", project: Callable[[], Project],
+                 on_change: Callable[[], None]) -> None:
         self.ls = ls
+        self._project = project  # read at each poll: a reload replaces the project's settings
         self.view: DatabaseView | None = None
         self.reachable: bool | None = None
         self._on_change = on_change
@@ -97,7 +100,7 @@ class DatabaseWatch:
 
     async def refresh(self) -> None:
         """Read the tracking rows once; report a change of view to `on_change`."""
-        project = self.ls.project
+        project = self._project()
         if not project.has_database:
             if not self._said_no_database:
                 self._said_no_database = True

@@ -1,8 +1,13 @@
-"""Diagnostics pushed on open, change, save and close: engine findings, throttled per document.
+"""Diagnostics: pulled by clients that declare `textDocument/diagnostic`, else pushed on open, change, save
+and close, throttled per document.
 
 Throttling is leading-edge: an edit after a quiet spell is analysed at once (so a single keystroke gets
 its answer in milliseconds), and edits arriving within DEBOUNCE_SECONDS of the last analysis are coalesced
 into one more run on the latest text. A result for text that has changed since is never published.
+
+A pulling client is told to pull again (`workspace/diagnostic/refresh`) when the database state or the
+settings change. One that cannot be told (Neovim 0.10 and 0.11) gets those documents pushed from then on,
+and an empty report when it pulls them, so no finding is ever shown twice.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from engine.config import Settings
 from engine.findings import Finding
 from server.lsp import analysis
 from server.lsp.convert import split_lines, to_diagnostic
-from server.lsp.project import uri_to_path
 
 if TYPE_CHECKING:
     from server.lsp.server import PgshiftLanguageServer
@@ -50,17 +54,36 @@ class DiagnosticsPublisher:
 
     def __init__(self, ls: "PgshiftLanguageServer") -> None:
         self.ls = ls
+        self.pull = False  # the client pulls (set at initialize)
+        self.pushed: set[str] = set()  # pulled documents switched to pushing (the client cannot refresh)
+        self.generation = 0  # bumped whenever what every document's result depends on may have changed
         self._schedules: dict[str, _Schedule] = {}
         self.latest: dict[str, Analysed] = {}
 
+    def pushes(self, uri: str) -> bool:
+        return not self.pull or uri in self.pushed
+
     def request(self, uri: str) -> None:
-        """Analyse the document soon (now, if it has been quiet); safe to call on every keystroke."""
+        """Analyse the document soon (now, if it has been quiet); safe to call on every keystroke. A document
+        the client pulls is analysed when it asks."""
+        if not self.pushes(uri):
+            return
         schedule = self._schedules.setdefault(uri, _Schedule())
         schedule.dirty = True
         if schedule.task is None or schedule.task.done():
             schedule.task = asyncio.get_running_loop().create_task(self._run(uri, schedule))
 
-    def request_all(self) -> None:
+    def request_all(self, *, fall_back_to_push: bool = True) -> None:
+        """The database state, settings or files changed: every open document's result may be stale.
+
+        A pulling client that cannot be asked to pull again gets the documents pushed, unless the caller
+        knows nothing they show depends on the change (files saved on disk: the editor pulls after a save).
+        """
+        self.generation += 1
+        if self.pull and self.ls.supports_diagnostic_refresh:
+            self.ls.workspace_diagnostic_refresh(None)
+        elif self.pull and fall_back_to_push:
+            self.pushed.update(self.ls.open_uris())
         for uri in self.ls.open_uris():
             self.request(uri)
 
@@ -69,7 +92,39 @@ class DiagnosticsPublisher:
         if schedule and schedule.task and not schedule.task.done():
             schedule.task.cancel()
         self.latest.pop(uri, None)
-        self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if self.pushes(uri):
+            self.pushed.discard(uri)
+            self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    async def pull_report(self, uri: str, previous_result_id: str | None) -> types.DocumentDiagnosticReport:
+        """The answer to `textDocument/diagnostic`: this exact text analysed now (or "unchanged")."""
+        if uri in self.pushed:  # its findings travel by push now: showing them here too would double them
+            return types.RelatedFullDocumentDiagnosticReport(items=[], result_id=f"pushed-{self.generation}")
+        # Named before analysing: if the state changes meanwhile, the refresh that follows gets a new id.
+        document = self.ls.document(uri)
+        result_id = f"{self.generation}-{document.version if document else 'closed'}"
+        if previous_result_id == result_id and uri in self.latest:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        analysed = await self.analyse(uri)
+        if analysed is None:
+            self.latest.pop(uri, None)
+            return types.RelatedFullDocumentDiagnosticReport(items=[], result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=analysed[1], result_id=result_id)
+
+    async def analyse(self, uri: str) -> tuple[Analysed, list[types.Diagnostic]] | None:
+        """The open document's findings and diagnostics, kept for code actions; None if it is no migration."""
+        document = self.ls.document(uri)
+        found = await self.ls.projects.for_uri(uri)
+        if document is None or found is None or not found[1].project.is_migration(found[0]):
+            return None
+        (path, live), text, version = found, self.ls.text_of(document), document.version
+        findings, diagnostics = await asyncio.to_thread(diagnose, path, text, live.project.settings,
+                                                        live.database.view, self.ls.encoding)
+        analysed = Analysed(version, text, tuple(findings))
+        current = self.ls.document(uri)
+        if current is not None and current.version == version and self.ls.text_of(current) == text:
+            self.latest[uri] = analysed  # code actions reuse it while the text is unchanged
+        return analysed, diagnostics
 
     async def _run(self, uri: str, schedule: _Schedule) -> None:
         try:
@@ -86,22 +141,18 @@ class DiagnosticsPublisher:
             log.exception("analysis of %s failed", uri)
 
     async def _analyse_and_publish(self, uri: str, schedule: _Schedule) -> None:
-        document = self.ls.document(uri)
-        path = uri_to_path(uri)
-        if document is None or not self.ls.project.is_migration(path):
-            if self.latest.pop(uri, None) is not None:  # it was a migration (migrations_dir changed): withdraw
-                self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-            return
-        text, version = document.source, document.version
-        encoding = self.ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-        view = self.ls.database.view
-        settings = self.ls.project.settings
-        findings, diagnostics = await asyncio.to_thread(diagnose, path, text, settings, view, encoding)
+        was_migration = uri in self.latest
+        result = await self.analyse(uri)
         if schedule.dirty or self._schedules.get(uri) is not schedule:
             return  # newer text is waiting, or the document was closed: this result is stale
-        self.latest[uri] = Analysed(version, text, tuple(findings))
+        if result is None:
+            if was_migration:  # it was a migration (migrations_dir changed): withdraw what was said
+                self.latest.pop(uri, None)
+                self.ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+            return
+        analysed, diagnostics = result
         self.ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=analysed.version))
 
 
 def diagnose(path: Path, text: str, settings: Settings, view: analysis.DatabaseView | None,
@@ -125,8 +176,25 @@ def register(ls: "PgshiftLanguageServer") -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: "PgshiftLanguageServer", params: types.DidSaveTextDocumentParams) -> None:
         ls.diagnostics.request(params.text_document.uri)
-        ls.database.poke()  # a saved file may be one `pgshift migrate` in a terminal is about to read
+        for live in ls.projects.live.values():  # a saved file may be one `pgshift migrate` is about to read
+            live.database.poke()
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: "PgshiftLanguageServer", params: types.DidCloseTextDocumentParams) -> None:
         ls.diagnostics.close(params.text_document.uri)
+
+
+def register_pull(ls: "PgshiftLanguageServer") -> None:
+    """The diagnostic provider, offered only to clients that pull (called from `initialize`, before pygls
+    computes the server's capabilities from the registered features)."""
+    options = types.DiagnosticOptions(identifier="pgshift", inter_file_dependencies=False,
+                                      workspace_diagnostics=False)
+
+    @ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, options)
+    async def pull(ls: "PgshiftLanguageServer",
+                   params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+        try:
+            return await ls.diagnostics.pull_report(params.text_document.uri, params.previous_result_id)
+        except Exception:  # noqa: BLE001 - a failed analysis must not end the server; the client asks again
+            log.exception("analysis of %s failed", params.text_document.uri)
+            return types.RelatedFullDocumentDiagnosticReport(items=[])

@@ -12,11 +12,9 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
-from engine.config import load_settings
-from engine.errors import PgshiftError
-from server.lsp.database import DatabaseWatch
 from server.lsp.diagnostics import DiagnosticsPublisher
-from server.lsp.project import CONFIG_FILES, Project, load_project, uri_to_path
+from server.lsp.project import CONFIG_FILES, uri_to_path
+from server.lsp.projects import Projects
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +27,13 @@ def _version() -> str:
 
 
 class PgshiftLanguageServer(LanguageServer):
-    """pygls' server plus the project, the diagnostics scheduler, the database watch and background tasks."""
+    """pygls' server plus the projects (each with its settings and database watch), the diagnostics
+    scheduler and background tasks."""
 
     def __init__(self) -> None:
         super().__init__("pgshift", _version())
-        self.root = Path.cwd()
-        self.project: Project = load_project(self.root)
-        self._told_problem: str | None = None  # the configuration problem the user was last shown
+        self.projects = Projects(self)
         self.diagnostics = DiagnosticsPublisher(self)
-        self.database = DatabaseWatch(self, on_change=self.state_changed)
         self.stopping: asyncio.Event | None = None
         self._background: list[asyncio.Task] = []
 
@@ -49,6 +45,11 @@ class PgshiftLanguageServer(LanguageServer):
 
     def open_uris(self) -> list[str]:
         return [document.uri for document in self.workspace.text_documents.values()]
+
+    @staticmethod
+    def text_of(document: TextDocument) -> str:
+        """The document's text as the features analyse it."""
+        return document.source
 
     # --- what the client can do (each with the fallback the features use) ---
 
@@ -80,53 +81,48 @@ class PgshiftLanguageServer(LanguageServer):
     def supports_code_lens_refresh(self) -> bool:
         return bool(self._capability("workspace", "code_lens", "refresh_support"))
 
+    @property
+    def supports_pull_diagnostics(self) -> bool:
+        return self._capability("text_document", "diagnostic") is not None
+
+    @property
+    def supports_diagnostic_refresh(self) -> bool:
+        return bool(self._capability("workspace", "diagnostics", "refresh_support"))
+
     # --- lifecycle ---
 
     def open_workspace(self, params: types.InitializeParams) -> None:
-        root = None
-        if params.workspace_folders:
-            root = uri_to_path(params.workspace_folders[0].uri)
-        elif params.root_uri:
-            root = uri_to_path(params.root_uri)
-        elif params.root_path:
-            root = Path(params.root_path)
-        self.root = root or Path.cwd()
-        self.project = load_project(self.root)
+        """Every workspace folder is a candidate project root (the first one is the default project's)."""
+        roots = [p for f in params.workspace_folders or [] if (p := uri_to_path(f.uri)) is not None]
+        if not roots and params.root_uri:
+            roots = [p for p in [uri_to_path(params.root_uri)] if p is not None]
+        if not roots and params.root_path:
+            roots = [Path(params.root_path)]
+        self.projects.set_roots(roots)
+        self.diagnostics.pull = self.supports_pull_diagnostics
 
     def start_background(self) -> None:
-        from server.lsp.watcher import watch_folder
-
-        from server.lsp.watcher import named
-
+        """Projects are loaded and watched when a document or command first needs them."""
         self.stopping = asyncio.Event()
-        if self.project.problem:
-            self._told_problem = self.project.problem
-            self.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Error,
-                message=f"pgshift: {self.project.problem} (using the default settings until it is fixed)"))
-        loop = asyncio.get_running_loop()
-        self._background = [
-            loop.create_task(self.database.run(), name="pgshift-database"),
-            loop.create_task(watch_folder(lambda: self.project.migrations_dir, self.files_changed, self.stopping),
-                             name="pgshift-watch"),
-            loop.create_task(watch_folder(lambda: self.project.settings.project_root, self.config_changed,
-                                          self.stopping, wanted=named(*CONFIG_FILES)), name="pgshift-watch-config"),
-        ]
+        self.projects.start(self.stopping)
 
     def stop_background(self) -> None:
         if self.stopping is not None:
             self.stopping.set()
         for task in self._background:
             task.cancel()
-        self.database.close()
+        self.projects.stop()
 
     # --- reacting to change ---
 
     def files_changed(self, paths: set[Path]) -> None:
-        """Migration files changed on disk: re-check open documents, re-read the database soon."""
+        """Migration files changed on disk: re-check open documents, re-read the databases soon."""
         log.debug("changed on disk: %s", sorted(map(str, paths)))
-        self.diagnostics.request_all()
-        self.database.poke()
+        if any(path.name in CONFIG_FILES for path in paths):  # the client's own file watcher saw a config file
+            self.config_changed(paths)
+        self.diagnostics.request_all(fall_back_to_push=False)  # a database change that follows says so itself
+        for live in self.projects.live.values():
+            live.database.poke()
         self.refresh_code_lenses()
 
     def config_changed(self, paths: set[Path]) -> None:
@@ -135,36 +131,13 @@ class PgshiftLanguageServer(LanguageServer):
         task.add_done_callback(lambda done: done in self._background and self._background.remove(done))
 
     async def reload_project(self) -> None:
-        """[tool.pgshift] was edited: use the new settings, or keep the last good ones and say why, once.
-
-        A half-typed pyproject.toml is normal while the user edits it: the file checks go on with the settings
-        in use, and the same problem is not announced again on every save.
-        """
-        try:
-            settings = await asyncio.to_thread(load_settings, self.root)
-        except PgshiftError as error:
-            if error.message != self._told_problem:
-                self._told_problem = error.message
-                self.window_show_message(types.ShowMessageParams(
-                    type=types.MessageType.Error,
-                    message=f"pgshift: {error.message} (keeping the settings in use until it is fixed)"))
-            return
-        except Exception:  # noqa: BLE001 - an unreadable file is a problem to report, never the server's end
-            log.exception("reloading the configuration failed")
-            return
-        recovered = self._told_problem is not None
-        self._told_problem = None
-        if recovered:
-            self.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Info, message="pgshift: configuration loaded"))
-        if settings == self.project.settings:
-            return
-        self.project = Project(settings)
-        self.database.settings_changed()
-        self.state_changed()
+        """A config file was edited: every project re-reads its settings (a broken file keeps the settings in
+        use and is reported once); documents see the change if anything they depend on changed."""
+        if await self.projects.reload():
+            self.state_changed()
 
     def state_changed(self) -> None:
-        """The database view changed (or became unknown): every open document's diagnostics and lenses."""
+        """A database view or the settings changed: every open document's diagnostics and lenses."""
         self.diagnostics.request_all()
         self.refresh_code_lenses()
 
@@ -182,6 +155,8 @@ def build_server() -> PgshiftLanguageServer:
     @ls.feature(types.INITIALIZE)
     def initialize(ls: PgshiftLanguageServer, params: types.InitializeParams) -> None:
         ls.open_workspace(params)
+        if ls.supports_pull_diagnostics:
+            diagnostics.register_pull(ls)
 
     @ls.feature(types.INITIALIZED)
     def initialized(ls: PgshiftLanguageServer, params: types.InitializedParams) -> None:

@@ -35,9 +35,21 @@ def server_env(database_url: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-async def start(root: Path, database_url: str | None, *, capabilities: str = "visual-studio-code",
-                **env: str) -> LanguageClient:
-    """Start `python -m server lsp` in `root` and complete the initialize handshake."""
+def pulling_capabilities(base: str = "visual-studio-code") -> types.ClientCapabilities:
+    """`base`'s recorded capabilities plus pull diagnostics with refresh, as VS Code >= 1.74 declares them
+    through vscode-languageclient 8 (pytest-lsp's VS Code record, 1.65, predates pull diagnostics)."""
+    capabilities = client_capabilities(base)
+    capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities(dynamic_registration=True,
+                                                                               related_document_support=False)
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+    return capabilities
+
+
+async def start(root: Path, database_url: str | None, *,
+                capabilities: str | types.ClientCapabilities = "visual-studio-code",
+                folders: Sequence[Path] | None = None, **env: str) -> LanguageClient:
+    """Start `python -m server lsp` in `root` and complete the initialize handshake (`folders`: the workspace
+    folders, `root` alone by default); the server's capabilities are kept as `client.server_capabilities`."""
     client = make_test_lsp_client()
     # lsprotocol reads any code action that has a `command` member as a bare Command; editors look at the
     # member's type (a string for Command, an object for CodeAction). Read them as editors do.
@@ -46,16 +58,28 @@ async def start(root: Path, database_url: str | None, *, capabilities: str = "vi
         lambda obj, _: client.protocol._converter.structure(
             obj, types.Command if isinstance(obj.get("command"), str) else types.CodeAction))
     client.code_lens_refreshes = 0
+    client.refreshed = asyncio.Event()  # set on each workspace/diagnostic/refresh (pytest-lsp counts them)
+    client.pulled = {}  # uri -> (result id, items), as an editor keeps the last pulled report
 
     @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def code_lens_refresh(client: LanguageClient, params: None) -> None:
         client.code_lens_refreshes += 1
 
+    features = client.protocol.fm.features
+    counted = features[types.WORKSPACE_DIAGNOSTIC_REFRESH]  # pytest-lsp's own handler, which counts
+
+    def diagnostic_refresh(params: None) -> None:
+        counted(params)
+        client.refreshed.set()
+
+    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = diagnostic_refresh
+
     await client.start_io(sys.executable, "-m", "server", "lsp", *([ "--log-level", os.environ["PGSHIFT_TEST_LSP_LOG"]] if os.environ.get("PGSHIFT_TEST_LSP_LOG") else []), env=server_env(database_url, **env), cwd=str(root))
-    await client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(capabilities),
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities,
         root_uri=root.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+        workspace_folders=[types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders or [root]]))
+    client.server_capabilities = result.capabilities
     return client
 
 
@@ -116,6 +140,36 @@ async def next_diagnostics(client: LanguageClient, uri: str) -> Sequence[types.D
             params = await client.protocol.wait_for_notification_async(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
             if params.uri == uri:
                 return params.diagnostics
+    return await asyncio.wait_for(until(), WAIT_SECONDS)
+
+
+async def pull(client: LanguageClient, uri: str) -> Sequence[types.Diagnostic]:
+    """One `textDocument/diagnostic` request, as an editor sends it (with the last result id); what the
+    editor then shows from pulls for `uri`."""
+    previous_id, previous = client.pulled.get(uri, (None, []))
+    report = await asyncio.wait_for(client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), identifier="pgshift",
+        previous_result_id=previous_id)), WAIT_SECONDS)
+    items = previous if report.kind == "unchanged" else report.items
+    client.pulled[uri] = (report.result_id, list(items))
+    return list(items)
+
+
+async def wait_for_shown(client: LanguageClient, uri: str,
+                         predicate: Callable[[Sequence[types.Diagnostic]], bool] = lambda d: True,
+                         ) -> list[types.Diagnostic]:
+    """What an editor that pulls shows for `uri` (pulled plus pushed), pulling again after every refresh
+    request or push, until `predicate` holds."""
+    async def until() -> list[types.Diagnostic]:
+        while True:
+            client.refreshed.clear()
+            pushed = client.protocol.wait_for_notification_async(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+            shown = await pull(client, uri) + list(client.diagnostics.get(uri, []))
+            if predicate(shown):
+                return shown
+            refreshed = asyncio.ensure_future(client.refreshed.wait())
+            await asyncio.wait([pushed, refreshed], return_when=asyncio.FIRST_COMPLETED)
+            refreshed.cancel()
     return await asyncio.wait_for(until(), WAIT_SECONDS)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from tests.lsp.conftest import codes, open_document, start, stop, wait_for_diagnostics, write
+from tests.lsp.conftest import codes, open_document, start, stop, wait_for_diagnostics, wait_for_shown, write
 
 EVERYTHING = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=10_000, character=0))
 
@@ -59,7 +59,7 @@ async def test_without_resource_operations_the_rename_is_a_command_that_renames_
     try:
         path = write(project_dir, "20240501120000_add users.sql", "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n")
         uri = open_document(client, path)
-        await wait_for_diagnostics(client, uri, lambda d: "file-name" in codes(d))
+        await wait_for_shown(client, uri, lambda d: "file-name" in codes(d))  # Neovim pulls
         rename = next(a for a in await actions(client, uri) if a.title.startswith("Rename to"))
         assert rename.edit is None and rename.command.command == "pgshift.renameFile"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from tests.lsp.conftest import (change_document, codes, next_diagnostics, open_document, start, stop,
-                                wait_for_diagnostics, write)
+                                wait_for_diagnostics, wait_for_shown, write)
 
 GOOD_NAME = "2024-05-01_1200_create_users.sql"
 
@@ -31,12 +31,12 @@ async def test_format_findings_arrive_on_open_at_exact_utf16_ranges(client, proj
 
 
 async def test_negotiated_utf8_positions_count_bytes(project_dir, database_url):
-    # Neovim 0.11 offers utf-8 first; the server must then send byte columns.
+    # Neovim 0.11 offers utf-8 first; the server must then send byte columns. It pulls its diagnostics.
     client = await start(project_dir, database_url, capabilities="neovim@v0.11.0")
     try:
         path = write(project_dir, GOOD_NAME, "SELECT 1;\n-- ROLLBACK:\nDROP TABLE \"é\";\n")
         uri = open_document(client, path)
-        diagnostics = await wait_for_diagnostics(client, uri, lambda d: "rollback-not-commented" in codes(d))
+        diagnostics = await wait_for_shown(client, uri, lambda d: "rollback-not-commented" in codes(d))
         finding = next(d for d in diagnostics if d.code == "rollback-not-commented")
         assert finding.range.end == types.Position(line=2, character=len('DROP TABLE "é";'.encode("utf-8")))
     finally:
