@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from engine import scaffold
 from engine.config import Settings
 from engine.files import ROLLBACK_MARKER, parse_migration
 from engine.findings import Edit, Finding, Fix, LineIndex, Position, Span
-from server.lsp.convert import from_range, split_lines, to_code_action, to_diagnostic
+from server.lsp.convert import from_range, newline_of, split_lines, to_code_action, to_diagnostic
 from server.lsp.diagnostics import diagnose
 from server.lsp.project import path_to_uri
 
@@ -32,7 +32,8 @@ IGNORE_REASON = "<why this is safe here>"
 
 @dataclass(frozen=True)
 class Request:
-    """Everything the pure action builder needs: no server, no I/O but the engine's own."""
+    """Everything the pure action builder needs: no server, no I/O but the engine's own. `text` has its lines
+    as the client counts them (`convert.engine_text`); `newline` is what inserted lines end with."""
 
     uri: str
     version: int | None
@@ -46,6 +47,7 @@ class Request:
     document_changes: bool
     can_rename: bool
     can_create: bool
+    newline: str = "\n"
 
 
 def _wanted(kind: str, only: tuple[str, ...] | None) -> bool:
@@ -54,6 +56,13 @@ def _wanted(kind: str, only: tuple[str, ...] | None) -> bool:
 
 def _overlaps(a: Span, b: Span) -> bool:
     return a.start <= b.end and b.start <= a.end
+
+
+def _in_document_newlines(fix: Fix, newline: str) -> Fix:
+    """The fix with its inserted line breaks written the document's way (a classic Mac file keeps `\\r`)."""
+    if newline == "\n":
+        return fix
+    return replace(fix, edits=tuple(replace(e, new_text=e.new_text.replace("\n", newline)) for e in fix.edits))
 
 
 def build_actions(request: Request) -> list[types.CodeAction]:
@@ -67,7 +76,7 @@ def build_actions(request: Request) -> list[types.CodeAction]:
             if finding.fix is not None:
                 new_uri = path_to_uri(finding.fix.rename_to) if finding.fix.rename_to else None
                 actions.append(to_code_action(
-                    finding.fix, uri=request.uri, version=request.version, lines=lines, encoding=request.encoding,
+                    _in_document_newlines(finding.fix, request.newline), uri=request.uri, version=request.version, lines=lines, encoding=request.encoding,
                     diagnostics=[diagnostic], new_uri=new_uri, document_changes=request.document_changes,
                     can_rename=request.can_rename))
         # lint's missing-rollback finding carries its own fix (surfaced above); offer ours only without it
@@ -75,13 +84,13 @@ def build_actions(request: Request) -> list[types.CodeAction]:
         rollback = None if lint_fixes_rollback else add_rollback_fix(request.text, request.path)
         if rollback is not None:
             related = [to_diagnostic(f, lines, request.encoding) for f in here if f.code == "missing-rollback"]
-            actions.append(to_code_action(rollback, uri=request.uri, version=request.version, lines=lines,
+            actions.append(to_code_action(_in_document_newlines(rollback, request.newline), uri=request.uri, version=request.version, lines=lines,
                                           encoding=request.encoding, diagnostics=related,
                                           document_changes=request.document_changes, preferred=bool(related)))
         for finding in here:
             if finding.code in NOT_SUPPRESSIBLE:
                 continue
-            fix = suppress_fix(request.text, finding)
+            fix = _in_document_newlines(suppress_fix(request.text, finding), request.newline)
             actions.append(to_code_action(fix, uri=request.uri, version=request.version, lines=lines,
                                           encoding=request.encoding,
                                           diagnostics=[to_diagnostic(finding, lines, request.encoding)],
@@ -199,5 +208,6 @@ def register(ls: "PgshiftLanguageServer") -> None:
             only=tuple(params.context.only) if params.context.only else None, encoding=ls.encoding,
             settings=settings, document_changes=ls.supports_document_changes,
             can_rename=ls.supports_resource_operation(types.ResourceOperationKind.Rename),
-            can_create=ls.supports_resource_operation(types.ResourceOperationKind.Create))
+            can_create=ls.supports_resource_operation(types.ResourceOperationKind.Create),
+            newline=newline_of(document.source))
         return await asyncio.to_thread(build_actions, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from lsprotocol import types
@@ -11,6 +12,22 @@ from engine.findings import Edit, Finding, Fix, Position, Severity, Span
 UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16,
                       types.PositionEncodingKind.Utf32)
 SOURCE = "pgshift"
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def engine_text(text: str) -> str:
+    """The text with each lone `\\r` line break (classic Mac OS) written `\\n`.
+
+    LSP counts `\\n`, `\\r\\n` and `\\r` as line breaks; the engine counts `\\n`. One character for one, so
+    every offset and column stays valid and only the line numbers change, to the ones the editor shows. The
+    checksum is the same either way: the engine normalises line endings before hashing.
+    """
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
+def newline_of(text: str) -> str:
+    """The line break to write into the document: `\\r` in a classic Mac file, else `\\n` (as today)."""
+    return "\r" if "\r" in text and "\n" not in text else "\n"
 
 
 def split_lines(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
+from server.lsp.convert import engine_text
 from server.lsp.diagnostics import DiagnosticsPublisher
 from server.lsp.project import CONFIG_FILES, uri_to_path
 from server.lsp.projects import Projects
@@ -48,8 +49,8 @@ class PgshiftLanguageServer(LanguageServer):
 
     @staticmethod
     def text_of(document: TextDocument) -> str:
-        """The document's text as the features analyse it."""
-        return document.source
+        """The document's text with its lines as the client counts them (see `convert.engine_text`)."""
+        return engine_text(document.source)
 
     # --- what the client can do (each with the fallback the features use) ---
 

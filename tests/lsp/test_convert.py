@@ -7,7 +7,8 @@ from pathlib import Path
 from lsprotocol import types
 
 from engine.findings import Finding, Position, Severity, Span
-from server.lsp.convert import UTF8, UTF16, UTF32, from_position, to_diagnostic, to_position
+from server.lsp.convert import (UTF8, UTF16, UTF32, engine_text, from_position, newline_of, to_diagnostic,
+                                 to_position)
 
 LINES = ["SELECT '😀é' AS x;"]
 
@@ -34,3 +35,9 @@ def test_a_finding_becomes_a_diagnostic_with_code_link_and_help():
     assert diagnostic.code == "ban-drop-column" and diagnostic.source == "pgshift"
     assert diagnostic.code_description.href == finding.docs_url
     assert diagnostic.message == "dropping breaks readers\nhelp: deploy code first"
+
+
+def test_lone_carriage_returns_become_line_feeds_one_for_one():
+    assert engine_text("a\rb\r\nc\nd\r") == "a\nb\r\nc\nd\n"  # CRLF stays: the engine already counts it
+    assert len(engine_text("x\r" * 5)) == len("x\r" * 5)
+    assert newline_of("a\rb\r") == "\r" and newline_of("a\r\nb") == "\n" and newline_of("ab") == "\n"
