@@ -173,6 +173,9 @@ async function runCommand(id: PgshiftCommand): Promise<unknown> {
  * the exact plan), so only migrate is confirmed here.
  */
 async function argumentsFor(id: PgshiftCommand): Promise<unknown[] | undefined> {
+  // The active document tells the server which project to act on (a repository can hold several).
+  const where = activeUri();
+  const scoped = (options: Record<string, unknown> = {}) => (where ? { ...options, uri: where } : options);
   switch (id) {
     case "pgshift.migrate": {
       const choice = await vscode.window.showWarningMessage(
@@ -181,25 +184,30 @@ async function argumentsFor(id: PgshiftCommand): Promise<unknown[] | undefined> 
         "Dry run",
         "Apply",
       );
-      return choice === undefined ? undefined : [{ dryRun: choice === "Dry run" }];
+      return choice === undefined ? undefined : [scoped({ dryRun: choice === "Dry run" })];
     }
     case "pgshift.rollback":
-      return [{ steps: 1 }];
+      return [scoped({ steps: 1 })];
     case "pgshift.new": {
       const description = await vscode.window.showInputBox({
         title: "New migration",
         prompt: "What does it change? A few words, e.g. add instagram url to business",
         validateInput: (value) => (/[a-z0-9]/i.test(value) ? undefined : "Describe the change in a few words"),
       });
-      return description === undefined ? undefined : [description];
+      return description === undefined ? undefined : [description, scoped()];
     }
     case "pgshift.verify": {
       const version = currentMigrationVersion();
-      return version ? [version] : [];
+      return version ? [version, scoped()] : [scoped()];
     }
     default:
-      return [];
+      return [scoped()];
   }
+}
+
+function activeUri(): string | undefined {
+  const document = vscode.window.activeTextEditor?.document;
+  return document && document.uri.scheme === "file" ? document.uri.toString() : undefined;
 }
 
 function currentMigrationVersion(): string | undefined {
