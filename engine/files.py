@@ -18,6 +18,7 @@ NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})_([a-z0-9]+(?:_[a-
 MARKER_RE = re.compile(r"^[ \t]*--[ \t]*ROLLBACK:[ \t]*$", re.IGNORECASE)
 DIRECTIVE_RE = re.compile(r"^[ \t]*--[ \t]*pgshift:[ \t]*(?P<words>.*?)[ \t]*$", re.IGNORECASE)
 COMMENT_PREFIX_RE = re.compile(r"^([ \t]*--[ \t]?)")
+_LONE_CR_RE = re.compile(r"\r(?!\n)")
 BOM = "\ufeff"
 ROLLBACK_MARKER = "-- ROLLBACK:"
 
@@ -112,6 +113,8 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
     """Split a migration's text into forward SQL and rollback SQL, and report format problems."""
     if text.startswith(BOM):
         text = text[1:]
+    if "\r" in text:  # a lone CR (classic Mac) is a line break to editors and to PostgreSQL: one char for one
+        text = _LONE_CR_RE.sub("\n", text)
     findings: list[Finding] = []
     findings.extend(check_file_name(path))
     lines = text.split("\n")

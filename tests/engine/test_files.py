@@ -140,3 +140,11 @@ def test_a_directive_below_the_first_statement_is_reported_not_ignored_silently(
     assert not migration.no_transaction
     [finding] = migration.findings
     assert finding.code == "misplaced-directive" and finding.span.start.line == 1
+
+
+def test_lone_cr_line_endings_are_line_breaks():
+    text = "ALTER TABLE t ADD c int;\r-- ROLLBACK:\r-- ALTER TABLE t DROP c;\r"
+    migration = files.parse_migration(GOOD, text)
+    assert migration.marker_line == 1 and migration.rollback_sql.strip() == "ALTER TABLE t DROP c;"
+    assert migration.checksum == files.parse_migration(GOOD, text.replace("\r", "\n")).checksum
+    assert len(migration.text) == len(text)  # offsets unchanged: one character for one
