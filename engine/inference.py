@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pglast
 from pglast import ast, keywords
-from pglast.enums import ObjectType
+from pglast.enums import AlterTableType, ObjectType
 from pglast.stream import RawStream
 
 from engine.files import ROLLBACK_MARKER
@@ -155,11 +155,19 @@ def _invert(node, state: _State) -> tuple[list[str], str | None, bool]:
     """([undo statements in forward order], note, exact) for one statement, or raise _Cannot."""
     name = type(node).__name__
     if name in _STATEFUL:
-        return _STATEFUL[name](node, state)
-    handler = _HANDLERS.get(name)
-    if handler is None:
+        undo, note, exact = _STATEFUL[name](node, state)
+    elif name in _HANDLERS:
+        undo, note, exact = _HANDLERS[name](node)
+    else:
         raise _Cannot(f"cannot infer the inverse of {_describe(node)}")
-    return handler(node)
+    if getattr(node, "if_not_exists", False) or any(
+            getattr(command, "missing_ok", False) and getattr(command, "subtype", None) == AlterTableType.AT_AddColumn
+            for command in getattr(node, "cmds", None) or ()):
+        # The forward statement may have done nothing; its inverse cannot know and drops what it finds.
+        warning = (f"IF NOT EXISTS: `{' '.join(undo)}` also removes an object that existed before this migration "
+                   "(the forward statement then did nothing)")
+        return undo, f"{note}; {warning}" if note else warning, False
+    return undo, note, exact
 
 
 def _describe(node) -> str:

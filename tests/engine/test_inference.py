@@ -137,3 +137,10 @@ def test_a_constraint_built_from_an_older_index_says_the_index_must_be_recreated
         "-- TODO: dropping users_public_id_key also dropped the index users_public_id_idx it was built from: "
         "recreate it (CREATE UNIQUE INDEX CONCURRENTLY users_public_id_idx ...)"]
     assert not inferred.complete
+
+
+def test_if_not_exists_inverse_is_marked_as_not_exact():
+    inferred = infer_rollback("CREATE TABLE IF NOT EXISTS t (id int);\nALTER TABLE t ADD COLUMN IF NOT EXISTS c int;")
+    assert not inferred.complete
+    assert sum("existed before this migration" in note for note in inferred.notes) == 2
+    assert inferred.sql == "ALTER TABLE t DROP COLUMN c;\nDROP TABLE t;"
