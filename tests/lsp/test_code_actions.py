@@ -18,9 +18,9 @@ async def actions(client, uri: str, range_: types.Range = EVERYTHING, only=None)
     return [a for a in result or [] if isinstance(a, types.CodeAction)]
 
 
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
+def apply_text_edits(text: str, edits: list[types.TextEdit], newline: str = "\n") -> str:
     """Apply edits the way an editor does (ASCII test texts, so columns are characters)."""
-    lines = text.split("\n")
+    lines = text.split(newline)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)

@@ -9,25 +9,15 @@ from engine import runner
 from engine.lint import check_text
 from tests.lsp.conftest import (change_document, codes, next_diagnostics, open_document, wait_for_diagnostics,
                                 write)
-from tests.lsp.test_code_actions import actions, edits_of
+from tests.lsp.test_code_actions import actions, apply_text_edits, edits_of
 
 NAME = "2024-05-01_1200_create_accounts.sql"
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"
 
 
 def apply_cr_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """Apply edits as an editor does to a `\\r`-only text (ASCII, so columns are characters)."""
-    lines = text.split("\r")
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-
-    def at(position: types.Position) -> int:
-        return offsets[position.line] + position.character if position.line < len(lines) else len(text)
-
-    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[:at(edit.range.start)] + edit.new_text + text[at(edit.range.end):]
-    return text
+    """Apply edits as an editor does to a `\\r`-only text."""
+    return apply_text_edits(text, edits, newline="\r")
 
 
 async def test_findings_in_a_cr_only_document_are_on_the_lines_the_editor_shows(client, project_dir):
