@@ -190,11 +190,10 @@ def register(ls: "PgshiftLanguageServer") -> None:
     @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=kinds))
     async def code_action(ls: "PgshiftLanguageServer", params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
-        found = await ls.projects.for_uri(uri)
-        document = ls.document(uri)
-        if document is None or found is None or not found[1].project.is_migration(found[0]):
+        opened = await ls.open_migration(uri)
+        if opened is None:
             return None
-        (path, live), text, version = found, ls.text_of(document), document.version
+        path, live, text, version = opened.path, opened.live, opened.text, opened.version
         settings = live.project.settings
         latest = ls.diagnostics.latest.get(uri)
         if latest is not None and latest.version == version and latest.text == text:
@@ -209,5 +208,5 @@ def register(ls: "PgshiftLanguageServer") -> None:
             settings=settings, document_changes=ls.supports_document_changes,
             can_rename=ls.supports_resource_operation(types.ResourceOperationKind.Rename),
             can_create=ls.supports_resource_operation(types.ResourceOperationKind.Create),
-            newline=newline_of(document.source))
+            newline=newline_of(opened.source))
         return await asyncio.to_thread(build_actions, request)

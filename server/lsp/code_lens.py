@@ -56,9 +56,8 @@ def register(ls: "PgshiftLanguageServer") -> None:
     @ls.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     async def code_lens(ls: "PgshiftLanguageServer", params: types.CodeLensParams) -> list[types.CodeLens] | None:
         uri = params.text_document.uri
-        found = await ls.projects.for_uri(uri)
-        document = ls.document(uri)
-        if document is None or found is None or not found[1].project.is_migration(found[0]):
+        opened = await ls.open_migration(uri)
+        if opened is None:
             return None
-        (path, live) = found
-        return lenses_for(path, ls.text_of(document), live.database.view, live.database.reachable, uri)
+        live = opened.live
+        return lenses_for(opened.path, opened.text, live.database.view, live.database.reachable, uri)

@@ -113,11 +113,10 @@ class DiagnosticsPublisher:
 
     async def analyse(self, uri: str) -> tuple[Analysed, list[types.Diagnostic]] | None:
         """The open document's findings and diagnostics, kept for code actions; None if it is no migration."""
-        document = self.ls.document(uri)
-        found = await self.ls.projects.for_uri(uri)
-        if document is None or found is None or not found[1].project.is_migration(found[0]):
+        opened = await self.ls.open_migration(uri)
+        if opened is None:
             return None
-        (path, live), text, version = found, self.ls.text_of(document), document.version
+        path, live, text, version = opened.path, opened.live, opened.text, opened.version
         findings, diagnostics = await asyncio.to_thread(diagnose, path, text, live.project.settings,
                                                         live.database.view, self.ls.encoding)
         analysed = Analysed(version, text, tuple(findings))

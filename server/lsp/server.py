@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote
@@ -15,7 +16,7 @@ from pygls.workspace import TextDocument
 from server.lsp.convert import engine_text
 from server.lsp.diagnostics import DiagnosticsPublisher
 from server.lsp.project import CONFIG_FILES, uri_to_path
-from server.lsp.projects import Projects
+from server.lsp.projects import LiveProject, Projects
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,20 @@ def _version() -> str:
         return metadata.version("pgshift")
     except metadata.PackageNotFoundError:
         return "0"
+
+
+@dataclass(frozen=True)
+class OpenMigration:
+    """An open migration: its file path, its project (settings and database watch), its text and version.
+
+    `text` has the lines as the engine counts them; `source` is the buffer exactly as the client sent it.
+    """
+
+    path: Path
+    live: LiveProject
+    text: str
+    version: int
+    source: str
 
 
 class PgshiftLanguageServer(LanguageServer):
@@ -43,6 +58,15 @@ class PgshiftLanguageServer(LanguageServer):
     def document(self, uri: str) -> TextDocument | None:
         """The open document, or None: never a fresh read from disk as `get_text_document` would do."""
         return self.workspace.text_documents.get(unquote(uri))
+
+    async def open_migration(self, uri: str) -> "OpenMigration | None":
+        """The open document as a migration of its project, or None when it is not open or not a migration."""
+        document = self.document(uri)
+        found = await self.projects.for_uri(uri)
+        if document is None or found is None or not found[1].project.is_migration(found[0]):
+            return None
+        path, live = found
+        return OpenMigration(path, live, self.text_of(document), document.version, document.source)
 
     def open_uris(self) -> list[str]:
         return [document.uri for document in self.workspace.text_documents.values()]
