@@ -58,20 +58,24 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
         name = table.qualified_name
         found[(table.kind, name)] = {
             "column order": tuple(c.name for c in table.columns), "row level security": table.row_security,
+            "forced row level security": table.force_row_security,
             "partition key": table.partition_key, "partition of": table.partition_of,
             "partition bound": table.partition_bound, "comment": table.comment, "privileges": table.privileges}
         for column in table.columns:
             found[("column", f"{name}.{column.name}")] = {
                 "type": column.type, "nullable": column.nullable, "default": column.default,
                 "identity": column.identity, "generated": column.generated, "collation": column.collation,
-                "comment": column.comment, "privileges": column.privileges}
+                "comment": column.comment, "privileges": column.privileges, "statistics target": column.statistics,
+                "storage": column.storage}
         for constraint in table.constraints:
             found[(f"{constraint.kind} constraint", f"{constraint.name} on {name}")] = {
-                "definition": constraint.definition}
+                "definition": constraint.definition, "comment": constraint.comment}
         for index in table.indexes:
-            found[("index", f"{table.schema}.{index.name}")] = {"definition": index.definition}
+            found[("index", f"{table.schema}.{index.name}")] = {"definition": index.definition,
+                                                                "comment": index.comment}
         for trigger in table.triggers:
-            found[("trigger", f"{trigger.name} on {name}")] = {"definition": trigger.definition}
+            found[("trigger", f"{trigger.name} on {name}")] = {"definition": trigger.definition,
+                                                               "enabled": trigger.enabled, "comment": trigger.comment}
         for policy in table.policies:
             found[("policy", f"{policy.name} on {name}")] = {
                 "command": policy.command, "permissive": policy.permissive, "roles": policy.roles,
@@ -81,16 +85,19 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
         found[(kind, view.qualified_name)] = {"definition": view.definition, "comment": view.comment,
                                               "privileges": view.privileges}
         for index in view.indexes:
-            found[("index", f"{view.schema}.{index.name}")] = {"definition": index.definition}
+            found[("index", f"{view.schema}.{index.name}")] = {"definition": index.definition,
+                                                               "comment": index.comment}
     for enum in schema.enums:
-        found[("enum", enum.qualified_name)] = {"values": enum.values, "comment": enum.comment}
+        found[("enum", enum.qualified_name)] = {"values": enum.values, "comment": enum.comment,
+                                                "privileges": enum.privileges}
     for domain in schema.domains:
         found[("domain", domain.qualified_name)] = {
             "base type": domain.base_type, "nullable": domain.nullable, "default": domain.default,
-            "checks": domain.constraints, "comment": domain.comment}
+            "checks": domain.constraints, "comment": domain.comment, "privileges": domain.privileges}
     for composite in schema.composite_types:
         found[("type", composite.qualified_name)] = {
-            "attributes": tuple(f"{a} {t}" for a, t in composite.attributes), "comment": composite.comment}
+            "attributes": tuple(f"{a} {t}" for a, t in composite.attributes), "comment": composite.comment,
+            "privileges": composite.privileges}
     for sequence in schema.sequences:
         found[("sequence", sequence.qualified_name)] = {
             "type": sequence.type, "start": sequence.start, "increment": sequence.increment,

@@ -66,6 +66,9 @@ class Column:
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
     privileges: str | None = field(default=None, repr=False)  # column GRANTs; compared by verify, not rendered
+    # ALTER COLUMN SET STATISTICS / SET STORAGE, only when not the default; compared by verify, not rendered.
+    statistics: int | None = field(default=None, repr=False)
+    storage: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Constraint:
     columns: tuple[str, ...] = ()
     references: str | None = None  # qualified table a foreign key points at
     referenced_columns: tuple[str, ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,15 @@ class Index:
     name: str
     definition: str
     constraint: str | None = None  # the constraint this index implements, if any
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
 class Trigger:
     name: str
     definition: str
+    enabled: str = "origin"  # ALTER TABLE ... ENABLE/DISABLE [REPLICA | ALWAYS] TRIGGER: origin, disabled, ...
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class Table(_SchemaObject):
     triggers: tuple[Trigger, ...] = ()
     policies: tuple[Policy, ...] = ()
     row_security: bool = False
+    force_row_security: bool = False  # ALTER TABLE ... FORCE ROW LEVEL SECURITY (applies to the owner too)
     partition_key: str | None = None
     partition_of: str | None = None
     partition_bound: str | None = None
@@ -144,6 +152,7 @@ class EnumType(_SchemaObject):
     name: str
     values: tuple[str, ...]
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ class Domain(_SchemaObject):
     default: str | None
     constraints: tuple[str, ...]
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,7 @@ class CompositeType(_SchemaObject):
     name: str
     attributes: tuple[tuple[str, str], ...]
     comment: str | None = None
+    privileges: str | None = field(default=None, repr=False)  # compared by verify, not rendered
 
 
 @dataclass(frozen=True)
@@ -334,7 +345,10 @@ def _read_columns(conn, params) -> dict[tuple[str, str], list[Column]]:
                -- only. The parent's is the one inserts use, so partitions show none on every version.
                CASE WHEN NOT c.relispartition THEN a.attidentity::text END, a.attgenerated::text,
                CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
-               col_description(c.oid, a.attnum), nullif(array_to_string(a.attacl, ','), '')
+               col_description(c.oid, a.attnum), nullif(array_to_string(a.attacl, ','), ''),
+               -- The default statistics target is -1 up to PostgreSQL 16 and NULL from 17.
+               nullif(a.attstattarget::integer, -1),
+               CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -346,14 +360,17 @@ def _read_columns(conn, params) -> dict[tuple[str, str], list[Column]]:
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", a.attnum
     """, params)
     columns: dict[tuple[str, str], list[Column]] = {}
-    for schema, table, name, type_, notnull, default, identity, generated, collation, comment, privileges in rows:
+    storages = {"p": "plain", "e": "external", "m": "main", "x": "extended"}
+    for (schema, table, name, type_, notnull, default, identity, generated, collation, comment, privileges,
+         statistics, storage) in rows:
         identity_text = {"a": "always", "d": "by default"}.get(identity or "")
         generated_expr = default if generated in ("s", "v") else None
         if generated_expr is not None:
             default = None
             generated_expr += " (virtual)" if generated == "v" else " (stored)"
         columns.setdefault((schema, table), []).append(Column(
-            name, type_, not notnull, default, identity_text, generated_expr, collation, comment, privileges))
+            name, type_, not notnull, default, identity_text, generated_expr, collation, comment, privileges,
+            statistics, storages.get(storage or "")))
     return columns
 
 
@@ -366,7 +383,8 @@ def _read_constraints(conn, params) -> dict[tuple[str, str], list[Constraint]]:
                      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num ORDER BY u.ord),
                rn.nspname || '.' || rc.relname,
                ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(num, ord)
-                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num ORDER BY u.ord)
+                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num ORDER BY u.ord),
+               obj_description(k.oid, 'pg_constraint')
         FROM pg_constraint k
         JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -378,10 +396,10 @@ def _read_constraints(conn, params) -> dict[tuple[str, str], list[Constraint]]:
     """, params)
     kinds = {"p": "primary key", "f": "foreign key", "u": "unique", "c": "check", "x": "exclusion"}
     result: dict[tuple[str, str], list[Constraint]] = {}
-    for schema, table, name, kind, definition, columns, references, ref_columns in rows:
+    for schema, table, name, kind, definition, columns, references, ref_columns, comment in rows:
         result.setdefault((schema, table), []).append(Constraint(
             name, kinds[kind], definition, tuple(columns or ()), references if kind == "f" else None,
-            tuple(ref_columns or ()) if kind == "f" else ()))
+            tuple(ref_columns or ()) if kind == "f" else (), comment))
     return result
 
 
@@ -389,7 +407,8 @@ def _read_indexes(conn, params) -> dict[tuple[str, str], list[Index]]:
     rows = _rows(conn, f"""
         SELECT n.nspname, c.relname, ic.relname, pg_get_indexdef(i.indexrelid),
                (SELECT k.conname FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = c.oid
-                  AND k.contype IN ('p', 'u', 'x') LIMIT 1)
+                  AND k.contype IN ('p', 'u', 'x') LIMIT 1),
+               obj_description(i.indexrelid, 'pg_class')
         FROM pg_index i
         JOIN pg_class c ON c.oid = i.indrelid
         JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -399,15 +418,16 @@ def _read_indexes(conn, params) -> dict[tuple[str, str], list[Index]]:
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", ic.relname COLLATE "C"
     """, params)
     result: dict[tuple[str, str], list[Index]] = {}
-    for schema, table, name, definition, constraint in rows:
-        result.setdefault((schema, table), []).append(Index(name, definition, constraint))
+    for schema, table, name, definition, constraint, comment in rows:
+        result.setdefault((schema, table), []).append(Index(name, definition, constraint, comment))
     return result
 
 
 def _read_triggers(conn, params) -> dict[tuple[str, str], list[Trigger]]:
     # Internal triggers implement foreign keys; clones on partitions (tgparentid <> 0) repeat their parent.
     rows = _rows(conn, f"""
-        SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true)
+        SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid, true), t.tgenabled::text,
+               obj_description(t.oid, 'pg_trigger')
         FROM pg_trigger t
         JOIN pg_class c ON c.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -416,8 +436,9 @@ def _read_triggers(conn, params) -> dict[tuple[str, str], list[Trigger]]:
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", t.tgname COLLATE "C"
     """, params)
     result: dict[tuple[str, str], list[Trigger]] = {}
-    for schema, table, name, definition in rows:
-        result.setdefault((schema, table), []).append(Trigger(name, definition))
+    states = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+    for schema, table, name, definition, enabled, comment in rows:
+        result.setdefault((schema, table), []).append(Trigger(name, definition, states[enabled], comment))
     return result
 
 
@@ -442,7 +463,7 @@ def _read_tables(conn, params) -> tuple[Table, ...]:
     triggers = _read_triggers(conn, params)
     policies = _read_policies(conn, params)
     rows = _rows(conn, f"""
-        SELECT n.nspname, c.relname, c.relkind::text, c.relrowsecurity,
+        SELECT n.nspname, c.relname, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity,
                CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
                (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits h JOIN pg_class pc ON pc.oid = h.inhparent
                   JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE h.inhrelid = c.oid AND c.relispartition),
@@ -455,12 +476,12 @@ def _read_tables(conn, params) -> tuple[Table, ...]:
     """, params)
     kinds = {"r": "table", "p": "partitioned table", "f": "foreign table"}
     tables = []
-    for schema, name, kind, rls, partkey, parent, bound, comment, privileges in rows:
+    for schema, name, kind, rls, force_rls, partkey, parent, bound, comment, privileges in rows:
         key = (schema, name)
         tables.append(Table(schema, name, kinds[kind], tuple(columns.get(key, ())),
                             tuple(constraints.get(key, ())), tuple(indexes.get(key, ())),
-                            tuple(triggers.get(key, ())), tuple(policies.get(key, ())), rls, partkey, parent,
-                            bound, comment, privileges))
+                            tuple(triggers.get(key, ())), tuple(policies.get(key, ())), rls, force_rls, partkey,
+                            parent, bound, comment, privileges))
     return tuple(tables)
 
 
@@ -485,12 +506,13 @@ def _read_enums(conn, params) -> tuple[EnumType, ...]:
     rows = _rows(conn, f"""
         SELECT n.nspname, t.typname,
                ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
-               obj_description(t.oid, 'pg_type')
+               obj_description(t.oid, 'pg_type'), {_privileges('t.typacl', 'T', 't.typowner')}
         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE t.typtype = 'e' AND {_SYSTEM_SCHEMA_FILTER} AND {_not_extension_member('pg_type', 't.oid')}
         ORDER BY n.nspname COLLATE "C", t.typname COLLATE "C"
     """, params)
-    return tuple(EnumType(schema, name, tuple(values), comment) for schema, name, values, comment in rows)
+    return tuple(EnumType(schema, name, tuple(values), comment, privileges)
+                 for schema, name, values, comment, privileges in rows)
 
 
 def _read_domains(conn, params) -> tuple[Domain, ...]:
@@ -498,13 +520,13 @@ def _read_domains(conn, params) -> tuple[Domain, ...]:
         SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), NOT t.typnotnull, t.typdefault,
                ARRAY(SELECT k.conname || ': ' || pg_get_constraintdef(k.oid, true) FROM pg_constraint k
                      WHERE k.contypid = t.oid AND k.contype = 'c' ORDER BY k.conname COLLATE "C"),
-               obj_description(t.oid, 'pg_type')
+               obj_description(t.oid, 'pg_type'), {_privileges('t.typacl', 'T', 't.typowner')}
         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
         WHERE t.typtype = 'd' AND {_SYSTEM_SCHEMA_FILTER} AND {_not_extension_member('pg_type', 't.oid')}
         ORDER BY n.nspname COLLATE "C", t.typname COLLATE "C"
     """, params)
-    return tuple(Domain(schema, name, base, nullable, default, tuple(checks), comment)
-                 for schema, name, base, nullable, default, checks, comment in rows)
+    return tuple(Domain(schema, name, base, nullable, default, tuple(checks), comment, privileges)
+                 for schema, name, base, nullable, default, checks, comment, privileges in rows)
 
 
 def _read_composites(conn, params) -> tuple[CompositeType, ...]:
@@ -512,14 +534,14 @@ def _read_composites(conn, params) -> tuple[CompositeType, ...]:
         SELECT n.nspname, t.typname,
                ARRAY(SELECT ARRAY[a.attname::text, format_type(a.atttypid, a.atttypmod)] FROM pg_attribute a
                      WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
-               obj_description(t.oid, 'pg_type')
+               obj_description(t.oid, 'pg_type'), {_privileges('t.typacl', 'T', 't.typowner')}
         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
         WHERE t.typtype = 'c' AND c.relkind = 'c' AND {_SYSTEM_SCHEMA_FILTER}
           AND {_not_extension_member('pg_type', 't.oid')}
         ORDER BY n.nspname COLLATE "C", t.typname COLLATE "C"
     """, params)
-    return tuple(CompositeType(schema, name, tuple((a, b) for a, b in attributes), comment)
-                 for schema, name, attributes, comment in rows)
+    return tuple(CompositeType(schema, name, tuple((a, b) for a, b in attributes), comment, privileges)
+                 for schema, name, attributes, comment, privileges in rows)
 
 
 def _read_sequences(conn, params) -> tuple[Sequence, ...]:
@@ -709,6 +731,14 @@ def _oneline(text: str) -> str:
     return " ".join(text.split())
 
 
+def _remark(comment: str | None) -> str:
+    """A comment on an index, constraint or trigger, after its line; nothing when there is none."""
+    return f" — {_oneline(comment)}" if comment else ""
+
+
+_TRIGGER_STATES = {"disabled": "disabled", "replica": "enabled on replicas only", "always": "enabled always"}
+
+
 def _render_table(table: Table) -> list[str]:
     label = {"table": "Table", "partitioned table": "Partitioned table", "foreign table": "Foreign table"}
     out = [f"### {label[table.kind]} {_code(table.qualified_name)}", ""]
@@ -725,20 +755,25 @@ def _render_table(table: Table) -> list[str]:
     facts: list[str] = []
     pk = table.primary_key
     if pk:
-        facts.append(f"- **Primary key** {_code(pk.name)}: ({', '.join(pk.columns)})")
+        facts.append(f"- **Primary key** {_code(pk.name)}: ({', '.join(pk.columns)})" + _remark(pk.comment))
     for fk in table.constraints_of("foreign key"):
-        facts.append(f"- **Foreign key** {_code(fk.name)}: {_code(fk.definition)}")
+        facts.append(f"- **Foreign key** {_code(fk.name)}: {_code(fk.definition)}" + _remark(fk.comment))
     for kind in ("unique", "check", "exclusion"):
         for constraint in table.constraints_of(kind):
-            facts.append(f"- **{kind.capitalize()}** {_code(constraint.name)}: {_code(constraint.definition)}")
+            facts.append(f"- **{kind.capitalize()}** {_code(constraint.name)}: {_code(constraint.definition)}"
+                         + _remark(constraint.comment))
     # Indexes that implement a primary key, unique or exclusion constraint are shown by the constraint.
     for index in table.indexes:
         if not index.constraint:
-            facts.append(f"- **Index** {_code(index.name)}: {_code(index.definition)}")
+            facts.append(f"- **Index** {_code(index.name)}: {_code(index.definition)}" + _remark(index.comment))
     for trigger in table.triggers:
-        facts.append(f"- **Trigger** {_code(trigger.name)}: {_code(trigger.definition)}")
-    if table.row_security:
-        facts.append("- **Row level security** enabled")
+        state = "" if trigger.enabled == "origin" else f" ({_TRIGGER_STATES[trigger.enabled]})"
+        facts.append(f"- **Trigger** {_code(trigger.name)}: {_code(trigger.definition)}{state}"
+                     + _remark(trigger.comment))
+    if table.row_security or table.force_row_security:
+        states = (["enabled"] if table.row_security else ["not enabled"]) + (
+            ["forced for the table owner"] if table.force_row_security else [])
+        facts.append("- **Row level security** " + ", ".join(states))
     for policy in table.policies:
         detail = f"{'permissive' if policy.permissive else 'restrictive'} {policy.command} to {', '.join(policy.roles)}"
         if policy.using:
@@ -761,7 +796,7 @@ def _render_view(view: View) -> list[str]:
         out.append("")
     out += ["```sql", view.definition, "```", ""]
     for index in view.indexes:
-        out += [f"- **Index** {_code(index.name)}: {_code(index.definition)}"]
+        out += [f"- **Index** {_code(index.name)}: {_code(index.definition)}" + _remark(index.comment)]
     if view.indexes:
         out.append("")
     return out

@@ -195,3 +195,30 @@ def test_markdown_cells_keep_backslashes_and_odd_names_stay_readable(database_ur
     mermaid = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
     assert "    \"public.q't\" {" in mermaid
     assert "    \"public.odd`name | x\" |o--o{ \"public.q't\" : \"id\"" in mermaid
+
+
+def test_comments_on_indexes_constraints_and_triggers_and_their_states_are_rendered(database_url):
+    _run(database_url, EVERY_KIND)
+    plain = render_database_md(_schema(database_url))
+    assert " — " not in plain and "disabled" not in plain and "Row level security" not in plain
+    _run(database_url, """
+        COMMENT ON INDEX app.orders_open_idx IS 'open orders
+        only';
+        COMMENT ON CONSTRAINT total_not_negative ON app.orders IS 'no refunds here';
+        COMMENT ON CONSTRAINT orders_pkey ON app.orders IS 'surrogate';
+        COMMENT ON TRIGGER orders_touch ON app.orders IS 'stamps rows';
+        ALTER TABLE app.orders DISABLE TRIGGER orders_touch;
+        ALTER TABLE app.orders ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+        REVOKE USAGE ON TYPE app.order_status FROM PUBLIC;
+    """)
+    schema = _schema(database_url)
+    text = render_database_md(schema)
+    assert "- **Index** `orders_open_idx`: `CREATE INDEX orders_open_idx ON app.orders USING btree (status) " \
+           "WHERE (status <> 'shipped'::app.order_status)` — open orders only" in text
+    assert "- **Check** `total_not_negative`: `CHECK (total >= 0::numeric)` — no refunds here" in text
+    assert "- **Primary key** `orders_pkey`: (id) — surrogate" in text
+    assert "- **Trigger** `orders_touch`: `CREATE TRIGGER orders_touch BEFORE UPDATE ON app.orders FOR EACH ROW " \
+           "EXECUTE FUNCTION app.touch()` (disabled) — stamps rows" in text
+    assert "- **Row level security** enabled, forced for the table owner" in text
+    # Privileges are compared by verify but never rendered: role names differ between servers.
+    assert schema.enums[0].privileges and "=U/" not in text

@@ -205,3 +205,54 @@ GRANT USAGE ON SCHEMA public TO {role};
     finally:
         with psycopg.connect(project.database_url, autocommit=True) as conn:
             conn.execute(f"DROP ROLE {role}")
+
+
+OBJECTS = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+CREATE INDEX users_email_idx ON users (email);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE TYPE pair AS (a integer, b integer);
+CREATE SEQUENCE counter;
+-- ROLLBACK:
+-- DROP SEQUENCE counter;
+-- DROP TYPE pair;
+-- DROP DOMAIN positive;
+-- DROP TYPE mood;
+-- DROP TABLE users;
+-- DROP FUNCTION touch();
+"""
+
+
+@pytest.mark.parametrize("forward, expected", [
+    ("REVOKE USAGE ON TYPE mood FROM PUBLIC;\nREVOKE USAGE ON DOMAIN positive FROM PUBLIC;\n"
+     "REVOKE USAGE ON TYPE pair FROM PUBLIC;",
+     ["domain public.positive privileges changed", "enum public.mood privileges changed",
+      "type public.pair privileges changed"]),
+    ("COMMENT ON INDEX users_email_idx IS 'for login';",
+     ["index public.users_email_idx comment changed from none to for login"]),
+    ("COMMENT ON CONSTRAINT users_pkey ON users IS 'the key';",
+     ["primary key constraint users_pkey on public.users comment changed from none to the key"]),
+    ("COMMENT ON TRIGGER users_touch ON users IS 'stamps';",
+     ["trigger users_touch on public.users comment changed from none to stamps"]),
+    ("ALTER TABLE users DISABLE TRIGGER users_touch;",
+     ["trigger users_touch on public.users enabled changed from origin to disabled"]),
+    ("ALTER TABLE users ENABLE ROW LEVEL SECURITY;\nALTER TABLE users FORCE ROW LEVEL SECURITY;",
+     ["table public.users forced row level security changed from no to yes",
+      "table public.users row level security changed from no to yes"]),
+    ("ALTER SEQUENCE counter OWNED BY users.id;",
+     ["sequence public.counter owned by changed from none to public.users.id"]),
+    ("ALTER TABLE users ALTER COLUMN email SET STATISTICS 500;\nALTER TABLE users ALTER COLUMN email SET STORAGE main;",
+     ["column public.users.email statistics target changed from none to 500",
+      "column public.users.email storage changed from none to main"]),
+], ids=["type-privileges", "index-comment", "constraint-comment", "trigger-comment", "trigger-disabled",
+        "row-security-forced", "sequence-owned-by", "column-statistics-storage"])
+def test_a_rollback_that_forgets_a_catalog_detail_fails_naming_it(project, forward, expected):
+    write_migration(project, "2024-01-01_1000_objects.sql", OBJECTS)
+    write_migration(project, "2024-01-02_1000_change.sql", forward + "\n-- ROLLBACK:\n-- SELECT 1;\n")
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "rollback")
+    # Privileges name the server's roles; the rest is compared whole.
+    differences = sorted(verdict.differences)
+    assert [d if "privileges" not in d else d.split(" from ")[0] for d in differences] == expected
