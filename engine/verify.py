@@ -287,6 +287,7 @@ def _verify_one(conn: psycopg.Connection, migration: MigrationFile) -> Migration
                                          "cannot verify rollback: no ROLLBACK block", migration.path,
                                          _end_of(migration),
                                          help="add '-- ROLLBACK:' and the commented SQL that undoes the migration"),))
+    forward = read_schema(conn)
     failure = _apply(conn, migration, ROLLBACK)
     if failure:
         return _verdict(migration, FAILED, failure)
@@ -296,8 +297,14 @@ def _verify_one(conn: psycopg.Connection, migration: MigrationFile) -> Migration
     failure = _apply(conn, migration, REAPPLY)
     if failure:
         return _verdict(migration, FAILED, failure)
+    # The rollback restored the schema, yet running the migration again can still land elsewhere: the
+    # forward SQL may depend on data the rollback left behind, or on anything else outside the schema.
+    differences = diff_schemas(forward, read_schema(conn))
+    if differences:
+        return _verdict(migration, FAILED, _drifted(migration, differences))
     return MigrationVerification(migration.version, migration.path, OK, None,
-                                 "forward, rollback and reapply succeeded; the rollback restores the schema")
+                                 "forward, rollback and reapply succeeded; the rollback restores the schema "
+                                 "and the reapply gives the schema of the first run")
 
 
 def _verdict(migration: MigrationFile, status: str, failure: _Failure) -> MigrationVerification:
@@ -314,13 +321,28 @@ def _incomplete(migration: MigrationFile, differences: list[Difference]) -> _Fai
     messages = [d.describe(added="still exists after the rollback",
                            removed="is missing after the rollback (it existed before the migration)")
                 for d in differences]
+    return _at_marker(migration, ROLLBACK, "rollback-incomplete", "the rollback does not restore the schema",
+                      messages, "make the ROLLBACK block undo everything the forward SQL does")
+
+
+def _drifted(migration: MigrationFile, differences: list[Difference]) -> _Failure:
+    """The schema after forward, rollback, forward differs from the one after the first forward run."""
+    messages = [d.describe(added="exists after the reapply but not after the first run",
+                           removed="is missing after the reapply (the first run created it)")
+                for d in differences]
+    return _at_marker(migration, REAPPLY, "reapply-differs",
+                      "running the migration again after its rollback gives a different schema", messages,
+                      "make the forward SQL give the same schema every time, and the ROLLBACK block undo "
+                      "what it depends on (data it inserts, for example)")
+
+
+def _at_marker(migration: MigrationFile, step: str, code: str, what: str, messages: list[str],
+               help_text: str) -> _Failure:
+    """One finding per difference, placed on the ROLLBACK marker (the block that has to change, usually)."""
     marker = Span.at(migration.marker_line or 0, 0, migration.marker_line or 0, len(migration_files.ROLLBACK_MARKER))
-    findings = [Finding("rollback-incomplete", Severity.ERROR, f"the rollback does not restore the schema: {m}",
-                        migration.path, marker,
-                        help="make the ROLLBACK block undo everything the forward SQL does")
+    findings = [Finding(code, Severity.ERROR, f"{what}: {m}", migration.path, marker, help=help_text)
                 for m in messages]
-    summary = "the rollback does not restore the schema: " + "; ".join(messages)
-    return _Failure(ROLLBACK, summary, findings, messages)
+    return _Failure(step, f"{what}: " + "; ".join(messages), findings, messages)
 
 
 def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Failure | None:

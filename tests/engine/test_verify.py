@@ -256,3 +256,24 @@ def test_a_rollback_that_forgets_a_catalog_detail_fails_naming_it(project, forwa
     # Privileges name the server's roles; the rest is compared whole.
     differences = sorted(verdict.differences)
     assert [d if "privileges" not in d else d.split(" from ")[0] for d in differences] == expected
+
+
+def test_a_reapply_that_lands_on_another_schema_fails_naming_the_difference(project):
+    # The rollback restores the schema but leaves the row the forward SQL counts: the second run differs.
+    write_migration(project, "2024-01-01_1000_runs.sql", "CREATE TABLE runs (n int);\n-- ROLLBACK:\n-- DROP TABLE runs;\n")
+    path = write_migration(project, "2024-01-02_1000_numbered.sql", """INSERT INTO runs VALUES (1);
+DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FROM runs)); END $$;
+-- ROLLBACK:
+-- DO $$ BEGIN EXECUTE format('DROP TABLE part_%s', (SELECT count(*) FROM runs)); END $$;
+""")
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "reapply")
+    assert verdict.differences == (
+        "column public.part_1.id is missing after the reapply (the first run created it)",
+        "column public.part_2.id exists after the reapply but not after the first run",
+        "table public.part_1 is missing after the reapply (the first run created it)",
+        "table public.part_2 exists after the reapply but not after the first run")
+    assert verdict.message.startswith("running the migration again after its rollback gives a different schema: ")
+    finding = verdict.findings[0]
+    assert (finding.code, finding.path, finding.span.start.line) == ("reapply-differs", path, 2)
+    assert _scratch_databases(project.database_url) == []
