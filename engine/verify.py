@@ -9,8 +9,9 @@ migrations are applied) and used to issue CREATE/DROP DATABASE; its data is neve
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -97,7 +98,7 @@ def verify(settings: Settings, versions: list[str] | None = None, *,
     if not files:
         raise UsageError(f"no migrations in {settings.migrations_dir}", help="create one with 'pgshift new'")
 
-    admin, target = _connect_admin(settings)
+    admin, target, unreachable = _connect_admin(settings)
     try:
         if versions:
             targets, selection = _select(files, versions), "given"
@@ -108,13 +109,18 @@ def verify(settings: Settings, versions: list[str] | None = None, *,
         if broken:
             raise MigrationFileError("migration files have format errors; nothing was verified", findings=broken,
                                      help="fix the files first ('pgshift check' lists the problems)")
-        if admin is None or not _may_create_database(admin):
-            if admin is not None:
-                admin.close()
+        fallback = _Fallback.no_database() if target is not None and target.embedded else None
+        if admin is None:
+            fallback = _Fallback.unreachable(unreachable or "the configured database could not be reached")
+        elif not _may_create_database(admin):
+            fallback = _Fallback.no_createdb(_current_user(admin), target.display if target else "the server")
+            admin.close()
             admin, target = None, None
         try:
             with _server_for_scratch(settings, admin, target) as (server_conn, server_dsn, where):
-                results = _verify_all(files, targets, server_conn, server_dsn, on_progress)
+                if fallback is not None:
+                    fallback = replace(fallback, where=where)
+                results = _verify_all(files, targets, server_conn, server_dsn, on_progress, fallback)
         except psycopg.Error as exc:
             # Not a migration's SQL (those become verdicts) but the scratch database itself: creating,
             # connecting, reading the catalog or dropping it.
@@ -126,13 +132,49 @@ def verify(settings: Settings, versions: list[str] | None = None, *,
             admin.close()
 
 
-def _connect_admin(settings: Settings) -> tuple[psycopg.Connection | None, db.Target | None]:
-    """The configured database, or None when it cannot be reached (verification can still run embedded)."""
+def _connect_admin(settings: Settings) -> tuple[psycopg.Connection | None, db.Target | None, str | None]:
+    """The configured database, or None and why when it cannot be reached (verification can still run embedded)."""
     try:
         target = db.resolve_target(settings)
-        return db.connect(target), target
-    except DatabaseUnavailableError:
-        return None, None
+        return db.connect(target), target, None
+    except DatabaseUnavailableError as exc:
+        return None, None, str(exc)
+
+
+@dataclass(frozen=True)
+class _Fallback:
+    """Why the scratch database is on an embedded PostgreSQL, and what to do when that server lacks something.
+
+    Only an extension missing there needs it: everything else behaves the same on any server.
+    """
+
+    why: str
+    remedy: str
+    where: str = "embedded PostgreSQL"
+
+    @classmethod
+    def no_createdb(cls, role: str, server: str) -> "_Fallback":
+        quoted = '"' + role.replace('"', '""') + '"' if role else "<role>"
+        return cls(f"the role {quoted} may not create databases on {server}",
+                   f"grant it CREATEDB (ALTER ROLE {quoted} CREATEDB) so that verify runs on that server, "
+                   f"or verify against a server that has the extension (--database-url)")
+
+    @classmethod
+    def unreachable(cls, reason: str) -> "_Fallback":
+        return cls(f"the configured database could not be reached ({reason})",
+                   "make the configured server reachable (its role needs CREATEDB), or verify against a server "
+                   "that has the extension (--database-url)")
+
+    @classmethod
+    def no_database(cls) -> "_Fallback":
+        return cls("no database is configured",
+                   "verify against a server that has the extension (--database-url or DATABASE_URL; "
+                   "its role needs CREATEDB)")
+
+
+def _current_user(conn: psycopg.Connection) -> str:
+    row = conn.execute("SELECT current_user").fetchone()
+    return str(row[0]) if row else ""
 
 
 def _select(files: list[MigrationFile], wanted: list[str]) -> list[MigrationFile]:
@@ -232,7 +274,8 @@ class _Failure:
 
 
 def _verify_all(files: list[MigrationFile], targets: list[MigrationFile], server: psycopg.Connection,
-                server_dsn: str, on_progress: OnProgress | None) -> list[MigrationVerification]:
+                server_dsn: str, on_progress: OnProgress | None,
+                fallback: _Fallback | None = None) -> list[MigrationVerification]:
     results: list[MigrationVerification] = []
     scratch: _Scratch | None = None
     applied_upto = -1  # index in `files` of the last migration applied in the scratch database
@@ -245,7 +288,7 @@ def _verify_all(files: list[MigrationFile], targets: list[MigrationFile], server
                 scratch, applied_upto = _Scratch(server, server_dsn), -1
             setup_failure = None
             for earlier in files[applied_upto + 1: position]:
-                setup_failure = _apply(scratch.conn, earlier, FORWARD)
+                setup_failure = _apply(scratch.conn, earlier, FORWARD, fallback)
                 if setup_failure:
                     setup_failure = _Failure(SETUP, f"cannot set up: the earlier migration {earlier.name} failed: "
                                                     f"{setup_failure.message}", setup_failure.findings)
@@ -254,7 +297,7 @@ def _verify_all(files: list[MigrationFile], targets: list[MigrationFile], server
             if setup_failure:
                 result = _verdict(migration, FAILED, setup_failure)
             else:
-                result = _verify_one(scratch.conn, migration)
+                result = _verify_one(scratch.conn, migration, fallback)
             results.append(result)
             if on_progress:
                 on_progress(migration.version, result)
@@ -275,9 +318,10 @@ def _verify_all(files: list[MigrationFile], targets: list[MigrationFile], server
     return results
 
 
-def _verify_one(conn: psycopg.Connection, migration: MigrationFile) -> MigrationVerification:
+def _verify_one(conn: psycopg.Connection, migration: MigrationFile,
+                fallback: _Fallback | None = None) -> MigrationVerification:
     before = read_schema(conn)
-    failure = _apply(conn, migration, FORWARD)
+    failure = _apply(conn, migration, FORWARD, fallback)
     if failure:
         return _verdict(migration, FAILED, failure)
     if not migration.has_rollback:
@@ -345,7 +389,8 @@ def _at_marker(migration: MigrationFile, step: str, code: str, what: str, messag
     return _Failure(step, f"{what}: " + "; ".join(messages), findings, messages)
 
 
-def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Failure | None:
+def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str,
+           fallback: _Fallback | None = None) -> _Failure | None:
     """Run the forward (or rollback) SQL as the runner would: one transaction, or statement by statement."""
     rollback = step == ROLLBACK
     sql_text = (migration.rollback_sql or "") if rollback else migration.forward_sql
@@ -356,7 +401,7 @@ def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Fa
                 execution.rollback_if_needed(conn)
                 span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start,
                                             rollback=rollback)
-                return _sql_failure(migration, step, outcome.error, span)
+                return _sql_failure(migration, step, outcome.error, span, fallback)
         return None
     conn.execute("BEGIN")
     outcome = execution.run_script(conn, sql_text)
@@ -365,11 +410,31 @@ def _apply(conn: psycopg.Connection, migration: MigrationFile, step: str) -> _Fa
         return None
     execution.rollback_if_needed(conn)
     return _sql_failure(migration, step, outcome.error,
-                        execution.error_span(migration, outcome, sql_text, rollback=rollback))
+                        execution.error_span(migration, outcome, sql_text, rollback=rollback), fallback)
 
 
-def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, span: Span) -> _Failure:
+_UNAVAILABLE_EXTENSION_RE = re.compile(r'extension "(?P<name>[^"]+)" is not available'
+                                       r'|could not open extension control file "(?:[^"]*/)?(?P<file>[^"/]+)\.control"')
+
+
+def _unavailable_extension(error: psycopg.Error) -> str | None:
+    """The extension CREATE EXTENSION could not find on the server (its control file is not installed)."""
+    match = _UNAVAILABLE_EXTENSION_RE.search(error.diag.message_primary or str(error))
+    return (match.group("name") or match.group("file")) if match else None
+
+
+def _sql_failure(migration: MigrationFile, step: str, error: psycopg.Error, span: Span,
+                 fallback: _Fallback | None = None) -> _Failure:
     """PostgreSQL's error, placed in the file, as the verdict of one step."""
+    extension = _unavailable_extension(error) if fallback is not None else None
+    if extension is not None and fallback is not None:
+        # Not the migration's fault: the scratch server is not the one it will run on.
+        text = (f'extension "{extension}" is not available on the server that held the scratch database, '
+                f"the {fallback.where}: verify used it because {fallback.why}")
+        finding = Finding("extension-unavailable", Severity.ERROR, text, migration.path, span,
+                          help=fallback.remedy)
+        line, col = span.start.line + 1, span.start.column + 1
+        return _Failure(step, f"{migration.path.name}:{line}:{col}: {text}; {fallback.remedy}", [finding])
     what = {FORWARD: "the forward SQL", ROLLBACK: "the rollback SQL",
             REAPPLY: "the forward SQL, run again after the rollback,"}[step]
     description = execution.describe(error)

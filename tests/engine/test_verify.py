@@ -260,7 +260,8 @@ def test_a_rollback_that_forgets_a_catalog_detail_fails_naming_it(project, forwa
 
 def test_a_reapply_that_lands_on_another_schema_fails_naming_the_difference(project):
     # The rollback restores the schema but leaves the row the forward SQL counts: the second run differs.
-    write_migration(project, "2024-01-01_1000_runs.sql", "CREATE TABLE runs (n int);\n-- ROLLBACK:\n-- DROP TABLE runs;\n")
+    write_migration(project, "2024-01-01_1000_runs.sql",
+                    "CREATE TABLE runs (n int);\n-- ROLLBACK:\n-- DROP TABLE runs;\n")
     path = write_migration(project, "2024-01-02_1000_numbered.sql", """INSERT INTO runs VALUES (1);
 DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FROM runs)); END $$;
 -- ROLLBACK:
@@ -277,3 +278,52 @@ DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FRO
     finding = verdict.findings[0]
     assert (finding.code, finding.path, finding.span.start.line) == ("reapply-differs", path, 2)
     assert _scratch_databases(project.database_url) == []
+
+
+def test_an_extension_missing_on_the_embedded_fallback_is_explained(project):
+    from engine.db import stop_embedded
+
+    role = "nocreate_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(project.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+    try:
+        limited_url = psycopg.conninfo.make_conninfo(project.database_url, user=role)
+        try:
+            psycopg.connect(limited_url).close()
+        except psycopg.Error:
+            pytest.skip("the server does not let the new role in without a password")
+        settings = project.with_overrides(database_url=limited_url)
+        write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
+        path = write_migration(settings, "2024-01-02_1000_ext.sql", """-- needs an extension
+CREATE EXTENSION IF NOT EXISTS pgshift_not_installed_anywhere;
+-- ROLLBACK:
+-- DROP EXTENSION pgshift_not_installed_anywhere;
+""")
+        try:
+            first, second = verify(settings).migrations
+        finally:
+            stop_embedded(settings.embedded_dir)
+        assert first.ok
+        assert (second.status, second.step) == (FAILED, "forward")
+        [finding] = second.findings
+        assert (finding.code, finding.path, finding.span.start.line) == ("extension-unavailable", path, 1)
+        assert finding.message.startswith(
+            'extension "pgshift_not_installed_anywhere" is not available on the server that held the scratch '
+            "database, the embedded PostgreSQL in ")
+        assert f'verify used it because the role "{role}" may not create databases on postgresql://{role}@' \
+            in finding.message
+        assert finding.help == (f'grant it CREATEDB (ALTER ROLE "{role}" CREATEDB) so that verify runs on that '
+                                "server, or verify against a server that has the extension (--database-url)")
+        assert second.message.startswith('2024-01-02_1000_ext.sql:2:1: extension "pgshift_not_installed_anywhere"')
+    finally:
+        with psycopg.connect(project.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_an_extension_missing_on_the_configured_server_keeps_postgresql_s_error(project):
+    write_migration(project, "2024-01-01_1000_ext.sql",
+                    "CREATE EXTENSION pgshift_not_installed_anywhere;\n"
+                    "-- ROLLBACK:\n-- DROP EXTENSION pgshift_not_installed_anywhere;\n")
+    [verdict] = verify(project).migrations
+    assert verdict.findings[0].code == "migration-failed"
+    assert 'extension "pgshift_not_installed_anywhere" is not available' in verdict.message
