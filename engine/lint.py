@@ -17,7 +17,7 @@ from engine.rules._support import Context, Report, State, relation_key
 from engine.sql import LocatedStatement, analyse
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
-FORMAT_CODES = ("file-name", "rollback-not-commented", "file-unreadable", "file-encoding")
+FORMAT_CODES = ("file-name", "rollback-not-commented", "misplaced-directive", "file-unreadable", "file-encoding")
 IGNORE_RE = re.compile(r"^\s*--\s*pgshift-ignore(?P<file>-file)?\s+(?P<codes>[A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)"
                        r"\s*(?::\s*(?P<reason>.*))?$")
 OFF = "off"

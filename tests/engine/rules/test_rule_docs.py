@@ -46,3 +46,14 @@ def test_docs_rules_md_is_generated_from_the_docstrings():
     assert generated == render_rules_markdown(), (
         "docs/rules.md is out of date: run .venv/bin/python -c \"from pathlib import Path; "
         "from engine.rules.docs import update_rules_doc; update_rules_doc(Path('docs/rules.md'))\"")
+
+
+def test_every_finding_code_the_engine_emits_has_a_docs_section():
+    """The editor links each diagnostic to docs/rules.md#<code>: no link may lead nowhere."""
+    import re
+    engine = Path(__file__).resolve().parents[3] / "engine"
+    codes = {"reapply-failed", "rollback-incomplete"}  # chosen from a mapping in engine/verify.py
+    for path in engine.rglob("*.py"):
+        codes |= set(re.findall(r'Finding\(\s*"([a-z-]+)"', path.read_text(encoding="utf-8")))
+    headings = set(re.findall(r"^###+ ([a-z-]+)$", DOCS.read_text(encoding="utf-8"), re.MULTILINE))
+    assert sorted(codes - headings) == []
