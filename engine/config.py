@@ -115,9 +115,10 @@ def load_settings(
 
     url, source = _resolve_database(database_url, env, table, root / ".env")
 
-    lock_timeout = str(table.get("lock_timeout", env.get("PGSHIFT_LOCK_TIMEOUT", "5s")))
+    lock_timeout = str(env.get("PGSHIFT_LOCK_TIMEOUT") or table.get("lock_timeout", "5s"))
     if not _DURATION_RE.match(lock_timeout):
-        raise ConfigError(f"{where}: lock_timeout {lock_timeout!r} is not a duration like '5s', '500ms' or '0'")
+        origin = "PGSHIFT_LOCK_TIMEOUT" if env.get("PGSHIFT_LOCK_TIMEOUT") else where
+        raise ConfigError(f"{origin}: lock_timeout {lock_timeout!r} is not a duration like '5s', '500ms' or '0'")
     rules = table.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{where}: [tool.pgshift.rules] must map rule ids to error, warning, info, hint or off")

@@ -73,7 +73,8 @@ def start_embedded(folder: Path) -> str:
                 f"could not start the embedded development database in {folder / 'pgdata'}: {exc}",
                 help=f"see {folder / 'pgdata' / 'log'}, or configure a server with --database-url or DATABASE_URL",
             ) from exc
-    return server.get_uri()
+    # The local server trusts its Unix socket; drop the empty password so the URL pastes into psql as it is.
+    return server.get_uri().replace("postgres:@", "postgres@", 1)
 
 
 def stop_embedded(folder: Path) -> bool:

@@ -33,7 +33,7 @@ def check(ctx: Context):
         return
     second = changes[1]
     yield Report(f"{len(changes)} statements in a no-transaction migration: each commits on its own, so a "
-                 "failure part-way leaves the earlier ones applied and the migration unrecorded",
+                 "failure part-way leaves the earlier ones applied and the migration recorded as failed",
                  "move each statement that needs no transaction into a migration of its own, or make every "
                  "statement re-runnable with IF [NOT] EXISTS",
                  start=second.start, end=second.end)

@@ -22,3 +22,14 @@ def test_libpq_variables_then_the_embedded_database(tmp_path):
     assert load_settings(tmp_path, environ={"PGHOST": "db.internal"}).database_source.startswith("libpq")
     settings = load_settings(tmp_path, environ={})
     assert settings.database_url is None and settings.uses_embedded_database
+
+
+def test_the_environment_wins_over_the_project_file_for_lock_timeout(tmp_path):
+    import pytest
+    from engine.errors import ConfigError
+    (tmp_path / "pgshift.toml").write_text('lock_timeout = "2s"\n')
+    assert load_settings(tmp_path, environ={}).lock_timeout == "2s"
+    assert load_settings(tmp_path, environ={"PGSHIFT_LOCK_TIMEOUT": "250ms"}).lock_timeout == "250ms"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, environ={"PGSHIFT_LOCK_TIMEOUT": "abc"})
+    assert caught.value.message.startswith("PGSHIFT_LOCK_TIMEOUT:")

@@ -44,10 +44,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     summary = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
     if report.migrations:
         ctx.say(f"\n{summary}")
-    troubled = counts[State.CHANGED] + counts[State.MISSING] + counts[State.FAILED] + counts[State.RUNNING]
-    if troubled:
-        ctx.note("pgshift: some applied migrations changed, are missing or failed: `pgshift migrate` will refuse "
-                 "to run until that is resolved (see `pgshift repair --help`)")
+    blocking = counts[State.CHANGED] + counts[State.MISSING] + counts[State.RUNNING]
+    troubled = blocking + counts[State.FAILED]
+    if blocking:
+        ctx.note("pgshift: some applied migrations changed, are missing or were interrupted: `pgshift migrate` "
+                 "will refuse to run until that is resolved (see `pgshift repair --help`)")
+    if counts[State.FAILED]:
+        ctx.note("pgshift: a migration that ran without a transaction failed part-way: fix it so it can be re-run "
+                 "and `pgshift migrate` retries it, or undo what it did and `pgshift repair` it")
     if args.exit_code and (counts[State.PENDING] or troubled):
         return 1
     return 0
