@@ -32,3 +32,18 @@ def test_verify_passes_with_exit_0_and_json(project, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is True and data["selection"] == "given"
     assert data["migrations"][0]["status"] == "ok"
+
+
+def test_verify_reports_a_reapply_that_gives_another_schema(project, capsys):
+    write_migration(project, "2024-01-01_1000_runs.sql", "CREATE TABLE runs (n int);\n-- ROLLBACK:\n-- DROP TABLE runs;\n")
+    write_migration(project, "2024-01-02_1000_numbered.sql", """INSERT INTO runs VALUES (1);
+DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FROM runs)); END $$;
+-- ROLLBACK:
+-- DO $$ BEGIN EXECUTE format('DROP TABLE part_%s', (SELECT count(*) FROM runs)); END $$;
+""")
+    assert _cli(project, "verify") == 1
+    out, err = capsys.readouterr()
+    assert "FAILED (reapply)   2024-01-02_1000_numbered" in out
+    assert ("migrations/2024-01-02_1000_numbered.sql:3:1: error[reapply-differs]: running the migration again "
+            "after its rollback gives a different schema: table public.part_2 exists after the reapply but not "
+            "after the first run") in err
