@@ -24,6 +24,7 @@ class ScriptOutcome:
 
     completed: int
     error: psycopg.Error | None = None
+    last_value: str | None = None  # first column of the first row of the last statement that returned rows
 
     @property
     def failed_index(self) -> int | None:
@@ -40,19 +41,20 @@ class ScriptOutcome:
 def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
     """Send `script` as one simple-protocol query; never raises for SQL errors, returns them."""
     conn.pgconn.send_query(script.encode(conn.info.encoding if conn.info.encoding != "ascii" else "utf-8"))
-    try:
-        results = conn.wait(generators.execute(conn.pgconn))
-    except psycopg.OperationalError:
-        raise
+    results = conn.wait(generators.execute(conn.pgconn))
     completed = 0
+    last_value = None
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
             return ScriptOutcome(completed, pg_errors.error_from_result(result, encoding=conn.info.encoding))
         if result.status in (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH):
             return ScriptOutcome(completed, psycopg.NotSupportedError(
                 "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"))
+        if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples and result.nfields:
+            value = result.get_value(0, 0)
+            last_value = None if value is None else bytes(value).decode(conn.info.encoding)
         completed += 1
-    return ScriptOutcome(completed)
+    return ScriptOutcome(completed, last_value=last_value)
 
 
 def error_span(migration: MigrationFile, outcome: ScriptOutcome, sql_text: str, *, prefix_length: int = 0,

@@ -240,7 +240,9 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         started = time.monotonic()
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
-            return int((time.monotonic() - started) * 1000)
+            # The server's own measure, as recorded in the tracking row and shown by `list`.
+            recorded = outcome.last_value
+            return int(recorded) if recorded is not None else int((time.monotonic() - started) * 1000)
         execution.rollback_if_needed(conn)
         verdict = _guard_verdict(outcome, prefix_statements)
         if verdict == "busy":

@@ -169,7 +169,7 @@ def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version:
         f"{literal(conn, rollback_sql)}, NULL, NULL) "
         "ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
         "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, applied_by = EXCLUDED.applied_by, "
-        "rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, error = NULL"
+        "rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, error = NULL RETURNING execution_ms"
     )
 
 

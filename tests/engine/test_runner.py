@@ -429,3 +429,10 @@ def test_error_level_findings_stop_migrate_before_anything_runs(project, databas
     assert {f.code for f in caught.value.findings} == {"transaction-nesting"}
     assert caught.value.findings[0].path == path
     assert tables(database_url) == set()  # not even the first, valid migration ran
+
+
+def test_reported_duration_is_the_recorded_one(project, database_url):
+    write_migration(project, "2025-01-01_1000_slow.sql", "SELECT pg_sleep(0.05);\nCREATE TABLE slow (id int);\n")
+    [applied] = runner.migrate(project).applied
+    [status] = list_migrations(project).migrations
+    assert applied.milliseconds == status.execution_ms >= 50
