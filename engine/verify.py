@@ -64,6 +64,7 @@ class VerifyResult:
     migrations: tuple[MigrationVerification, ...]
     scratch_server: str  # where the scratch database lived, for people
     selection: str  # why these migrations: "given", "pending", "last"
+    fallback_reason: str | None = None  # why the embedded PostgreSQL held it, when it did
 
     @property
     def ok(self) -> bool:
@@ -75,6 +76,7 @@ class VerifyResult:
 
     def to_dict(self, root: Path | None = None) -> dict:
         return {"ok": self.ok, "scratch_server": self.scratch_server, "selection": self.selection,
+                "fallback_reason": self.fallback_reason,
                 "migrations": [m.to_dict(root) for m in self.migrations]}
 
 
@@ -126,7 +128,7 @@ def verify(settings: Settings, versions: list[str] | None = None, *,
             # connecting, reading the catalog or dropping it.
             raise VerifyError(f"verification stopped: {db.redact(str(exc).strip())}",
                               help="check that the role may create and drop databases on the server") from exc
-        return VerifyResult(tuple(results), where, selection)
+        return VerifyResult(tuple(results), where, selection, fallback.why if fallback is not None else None)
     finally:
         if admin is not None and not admin.closed:
             admin.close()

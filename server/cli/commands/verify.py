@@ -34,7 +34,8 @@ def run(args: argparse.Namespace, ctx) -> int:
         ctx.say(f"  {label:<18} {version}")
 
     result = verify(settings, args.versions or None, on_progress=progress)
-    ctx.note(f"pgshift: verified in a scratch database on {result.scratch_server} (dropped afterwards)")
+    why = f", because {result.fallback_reason}" if result.fallback_reason else ""
+    ctx.note(f"pgshift: verified in a scratch database on {result.scratch_server}{why} (dropped afterwards)")
     for verdict in result.migrations:
         if verdict.findings:
             ctx.show_findings(list(verdict.findings))
