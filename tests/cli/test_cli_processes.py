@@ -37,7 +37,8 @@ def test_with_nothing_configured_the_embedded_database_is_used_and_announced(tmp
         verified = subprocess.run([PGSHIFT, "verify", "2025-01-01_1000_create_accounts"], cwd=tmp_path,
                                   env=clean_env(), capture_output=True, text=True, timeout=120)
         assert verified.returncode == 0, verified.stderr
-        assert "embedded PostgreSQL" in verified.stderr and "because no database is configured" in verified.stderr
+        assert "embedded development database" in verified.stderr
+        assert "because no database is configured" in verified.stderr
     finally:
         subprocess.run([PGSHIFT, "embedded", "stop"], cwd=tmp_path, env=clean_env(), capture_output=True, timeout=60)
 
