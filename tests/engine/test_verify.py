@@ -146,30 +146,33 @@ def test_unknown_version_is_a_usage_error(project):
         verify(project, ["2030"])
 
 
-def test_without_create_database_the_embedded_server_is_used(project):
-    from engine.db import start_embedded, stop_embedded
-
+@pytest.fixture
+def without_createdb(project):
+    """(settings, role) for a role that may log in but not create databases (the test servers trust local logins)."""
     role = "nocreate_" + uuid.uuid4().hex[:8]
     with psycopg.connect(project.database_url, autocommit=True) as conn:
         conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
     try:
-        limited_url = psycopg.conninfo.make_conninfo(project.database_url, user=role)
-        try:
-            psycopg.connect(limited_url).close()
-        except psycopg.Error:
-            pytest.skip("the server does not let the new role in without a password")
-        settings = project.with_overrides(database_url=limited_url)
-        write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
-        try:
-            result = verify(settings)
-            assert result.ok
-            assert result.scratch_server.startswith("embedded PostgreSQL")
-            assert _scratch_databases(start_embedded(settings.embedded_dir)) == []
-        finally:
-            stop_embedded(settings.embedded_dir)
+        settings = project.with_overrides(database_url=psycopg.conninfo.make_conninfo(project.database_url, user=role))
+        psycopg.connect(settings.database_url).close()
+        yield settings, role
     finally:
         with psycopg.connect(project.database_url, autocommit=True) as conn:
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_without_create_database_the_embedded_server_is_used(without_createdb):
+    from engine.db import start_embedded, stop_embedded
+
+    settings, _role = without_createdb
+    write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
+    try:
+        result = verify(settings)
+        assert result.ok
+        assert result.scratch_server.startswith("embedded PostgreSQL")
+        assert _scratch_databases(start_embedded(settings.embedded_dir)) == []
+    finally:
+        stop_embedded(settings.embedded_dir)
 
 
 def test_a_broken_earlier_migration_is_named_when_setting_up(project):
@@ -280,44 +283,32 @@ DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FRO
     assert _scratch_databases(project.database_url) == []
 
 
-def test_an_extension_missing_on_the_embedded_fallback_is_explained(project):
+def test_an_extension_missing_on_the_embedded_fallback_is_explained(without_createdb):
     from engine.db import stop_embedded
 
-    role = "nocreate_" + uuid.uuid4().hex[:8]
-    with psycopg.connect(project.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
-    try:
-        limited_url = psycopg.conninfo.make_conninfo(project.database_url, user=role)
-        try:
-            psycopg.connect(limited_url).close()
-        except psycopg.Error:
-            pytest.skip("the server does not let the new role in without a password")
-        settings = project.with_overrides(database_url=limited_url)
-        write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
-        path = write_migration(settings, "2024-01-02_1000_ext.sql", """-- needs an extension
+    settings, role = without_createdb
+    write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
+    path = write_migration(settings, "2024-01-02_1000_ext.sql", """-- needs an extension
 CREATE EXTENSION IF NOT EXISTS pgshift_not_installed_anywhere;
 -- ROLLBACK:
 -- DROP EXTENSION pgshift_not_installed_anywhere;
 """)
-        try:
-            first, second = verify(settings).migrations
-        finally:
-            stop_embedded(settings.embedded_dir)
-        assert first.ok
-        assert (second.status, second.step) == (FAILED, "forward")
-        [finding] = second.findings
-        assert (finding.code, finding.path, finding.span.start.line) == ("extension-unavailable", path, 1)
-        assert finding.message.startswith(
-            'extension "pgshift_not_installed_anywhere" is not available on the server that held the scratch '
-            "database, the embedded PostgreSQL in ")
-        assert f'verify used it because the role "{role}" may not create databases on postgresql://{role}@' \
-            in finding.message
-        assert finding.help == (f'grant it CREATEDB (ALTER ROLE "{role}" CREATEDB) so that verify runs on that '
-                                "server, or verify against a server that has the extension (--database-url)")
-        assert second.message.startswith('2024-01-02_1000_ext.sql:2:1: extension "pgshift_not_installed_anywhere"')
+    try:
+        first, second = verify(settings).migrations
     finally:
-        with psycopg.connect(project.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP ROLE "{role}"')
+        stop_embedded(settings.embedded_dir)
+    assert first.ok
+    assert (second.status, second.step) == (FAILED, "forward")
+    [finding] = second.findings
+    assert (finding.code, finding.path, finding.span.start.line) == ("extension-unavailable", path, 1)
+    assert finding.message.startswith(
+        'extension "pgshift_not_installed_anywhere" is not available on the server that held the scratch '
+        "database, the embedded PostgreSQL in ")
+    assert f'verify used it because the role "{role}" may not create databases on postgresql://{role}@' \
+        in finding.message
+    assert finding.help == (f'grant it CREATEDB (ALTER ROLE "{role}" CREATEDB) so that verify runs on that '
+                            "server, or verify against a server that has the extension (--database-url)")
+    assert second.message.startswith('2024-01-02_1000_ext.sql:2:1: extension "pgshift_not_installed_anywhere"')
 
 
 def test_an_extension_missing_on_the_configured_server_keeps_postgresql_s_error(project):
