@@ -53,10 +53,15 @@ def plan_repair(settings: Settings, versions: list[str] | None = None) -> list[T
     return changes
 
 
-def plan_mark(settings: Settings, version: str, *, applied: bool) -> TrackingChange:
+def plan_mark(settings: Settings, versions: list[str], *, applied: bool) -> list[TrackingChange]:
+    """One change per version, read from one look at the folder and the tracking table."""
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
     with db.session(settings) as (conn, _):
         rows = {r.version: r for r in tracking.read_applied(conn, settings)}
+    return [_mark(version, files, rows, applied) for version in versions]
+
+
+def _mark(version: str, files: dict, rows: dict, applied: bool) -> TrackingChange:
     if applied:
         migration = files.get(version)
         if migration is None:

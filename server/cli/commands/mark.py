@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
+from server.cli.confirmation import confirm_and_apply
 from server.cli.output import describe_database
 
 NAME = "mark"
@@ -23,12 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.repair import apply_changes, plan_mark
+    from engine.repair import plan_mark
     describe_database(ctx)
-    changes = [plan_mark(ctx.settings, version, applied=args.applied) for version in args.versions]
-    ctx.note("This will change the tracking table:\n" + "\n".join(f"  - {c.description}" for c in changes))
-    ctx.confirm("Apply these changes?", assume_yes=args.yes, what="mark")
-    apply_changes(ctx.settings, changes)
+    changes = plan_mark(ctx.settings, args.versions, applied=args.applied)
+    confirm_and_apply(ctx, changes, what="mark", assume_yes=args.yes)
     for change in changes:
         ctx.say(f"marked {change.version} {'applied' if args.applied else 'pending'}")
     ctx.emit_json({"ok": True, "changes": [c.to_dict() for c in changes]})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
+from server.cli.confirmation import confirm_and_apply
 from server.cli.output import describe_database
 
 NAME = "repair"
@@ -20,16 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.repair import apply_changes, plan_repair
+    from engine.repair import plan_repair
     describe_database(ctx)
     changes = plan_repair(ctx.settings, args.versions)
     if not changes:
         ctx.say("Nothing to repair: every applied migration matches its file.")
         ctx.emit_json({"ok": True, "changes": []})
         return 0
-    ctx.note("This will change the tracking table:\n" + "\n".join(f"  - {c.description}" for c in changes))
-    ctx.confirm("Apply these changes?", assume_yes=args.yes, what="repair")
-    apply_changes(ctx.settings, changes)
+    confirm_and_apply(ctx, changes, what="repair", assume_yes=args.yes)
     for change in changes:
         ctx.say(f"repaired {change.version}: {change.action}")
     ctx.emit_json({"ok": True, "changes": [c.to_dict() for c in changes]})
