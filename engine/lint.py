@@ -14,7 +14,7 @@ from engine.files import MigrationFile, discover, parse_migration, read_migratio
 from engine.findings import Finding, LineIndex, Severity, has_errors
 from engine.rules import FILE, Rule, all_rules
 from engine.rules._support import Context, Report, State, relation_key
-from engine.sql import LocatedStatement, analyse
+from engine.sql import LocatedStatement, analyse, parse_tree_json, top_level_marker
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
 FORMAT_CODES = ("file-name", "rollback-not-commented", "misplaced-directive", "file-unreadable", "file-encoding")
@@ -129,6 +129,56 @@ def check_migration(migration: MigrationFile, settings: Settings | None = None) 
         found = [_with_level(f, levels) for f in found if levels.get(f.code, f.severity) is not None]
     found.sort(key=Finding.sort_key)
     return found
+
+
+# File-scope error rules that a cheap look can rule out: the texts parse, and psql meta-commands need a `\`.
+_SCREENABLE_FILE_RULES = frozenset({"syntax-error", "psql-meta-command"})
+
+
+def error_findings(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
+    """Only the error-level findings of one migration: what `migrate` checks before it applies anything.
+
+    Most files are shown to have none without building the analysis: both texts parse, neither holds a `\\`,
+    and no top-level statement is of a kind that an error-level rule looks at. Any other file gets the full
+    check, so the answer is always the same as `check_migration`'s errors.
+    """
+    levels = rule_levels(settings)
+    markers = _error_screen(frozenset(levels.items()))
+    if markers is not None and _screened_clean(migration, markers):
+        found = [_with_level(f, levels) for f in migration.findings if levels.get(f.code, f.severity) is not None]
+    else:
+        found = check_migration(migration, settings)
+    return [f for f in found if f.severity is Severity.ERROR]
+
+
+@functools.lru_cache(maxsize=32)
+def _error_screen(levels: frozenset[tuple[str, Severity | None]]) -> tuple[str, ...] | None:
+    """Parse-tree markers of the statement kinds error-level rules look at; None if a rule cannot be screened."""
+    effective = dict(levels)
+    markers: set[str] = set()
+    for rule in all_rules().values():
+        if effective.get(rule.id, rule.severity) is not Severity.ERROR:
+            continue
+        if rule.scope == FILE:
+            if rule.id not in _SCREENABLE_FILE_RULES:
+                return None
+        elif rule.kinds is None:
+            return None
+        else:
+            markers.update(top_level_marker(kind) for kind in rule.kinds)
+    return tuple(sorted(markers))
+
+
+def _screened_clean(migration: MigrationFile, markers: tuple[str, ...]) -> bool:
+    """Statement rules look at the forward SQL only; the rollback just has to parse and have no meta-command."""
+    forward = _screened_tree(migration.forward_sql)
+    if forward is None or any(marker in forward for marker in markers):
+        return False
+    return migration.rollback_sql is None or _screened_tree(migration.rollback_sql) is not None
+
+
+def _screened_tree(text: str) -> str | None:
+    return None if "\\" in text else parse_tree_json(text)
 
 
 def _finding(rule: Rule, report: Report, ctx: Context, path: Path) -> Finding:

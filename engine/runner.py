@@ -20,7 +20,7 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.findings import Finding, Severity, Span, has_errors, relative_path
+from engine.findings import Finding, Severity, Span, relative_path
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, applied_file_changed, merge
 
@@ -97,18 +97,16 @@ class MigrateResult:
 
 # --- planning (pure) ---
 
-def preflight_findings(files: list[MigrationFile], pending: set[str], settings: Settings | None) -> list[Finding]:
-    """Format problems in any file, plus the full analysis of pending files; applied files are history."""
+def preflight_errors(files: list[MigrationFile], pending: set[str], settings: Settings | None) -> list[Finding]:
+    """Error-level format problems in any file, plus the analysis errors of pending files (applied files are
+    history): what stops `migrate` before it runs anything."""
+    from engine.lint import error_findings
     findings: list[Finding] = []
-    try:
-        from engine.lint import check_migration
-    except ImportError:  # analysis not installed in this build: fall back to the file format alone
-        check_migration = None
     for migration in files:
-        if migration.version in pending and check_migration is not None:
-            findings.extend(check_migration(migration, settings))
+        if migration.version in pending:
+            findings.extend(error_findings(migration, settings))
         else:
-            findings.extend(migration.findings)
+            findings.extend(f for f in migration.findings if f.severity is Severity.ERROR)
     return findings
 
 
@@ -161,16 +159,15 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         applied_rows = tracking.read_applied(conn, settings)
         statuses = merge(files, applied_rows)
         pending = {s.version for s in statuses if s.state in (State.PENDING, State.FAILED)}
-        findings = preflight_findings(files, pending, settings)
-        format_errors = [f for f in findings if f.severity is Severity.ERROR and
-                         f.code in ("file-name", "file-encoding", "file-unreadable", "rollback-not-commented")]
+        findings = preflight_errors(files, pending, settings)
+        format_errors = [f for f in findings
+                         if f.code in ("file-name", "file-encoding", "file-unreadable", "rollback-not-commented")]
         if format_errors:
             raise MigrationFileError(f"{len(format_errors)} migration file problem(s); nothing was run",
                                      findings=format_errors, help="fix or move the files above, then run again")
-        if has_errors(findings):
-            errors = [f for f in findings if f.severity is Severity.ERROR]
-            raise LintFailedError(f"`pgshift check` found {len(errors)} error(s) in pending migrations; nothing was run",
-                                  findings=errors, help="fix them, or suppress one with "
+        if findings:
+            raise LintFailedError(f"`pgshift check` found {len(findings)} error(s) in pending migrations; nothing was run",
+                                  findings=findings, help="fix them, or suppress one with "
                                                         "`-- pgshift-ignore RULE: reason` on the line before it")
         todo = plan_migrate(statuses, files, to=to, allow_out_of_order=allow_out_of_order)
         result = MigrateResult(database=target.display, dry_run=dry_run)

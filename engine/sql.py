@@ -80,6 +80,19 @@ def parse(sql: str) -> ParsedSql:
     return ParsedSql(sql, tuple(statements))
 
 
+def parse_tree_json(sql: str) -> str | None:
+    """The parser's raw JSON for a script, or None when it has a syntax error: the cheapest full parse."""
+    try:
+        return _pg.parse_sql_json(sql)
+    except _pg.ParseError:
+        return None
+
+
+def top_level_marker(kind: str) -> str:
+    """The text that `parse_tree_json` output contains for each top-level statement of this kind."""
+    return f'"stmt":{{"{kind}":'
+
+
 def _end_of_last(sql: str, start: int) -> int:
     """pglast gives stmt_len 0 for a final statement with no semicolon: it runs to the end of the text."""
     return len(sql)

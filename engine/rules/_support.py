@@ -210,6 +210,13 @@ def end_with_semicolon(ctx: Context, statement: LocatedStatement) -> int:
     return i
 
 
+# Every statement kind `needs_no_transaction` can say yes to: the two rules built on it declare these, so
+# they never run for other statements and `migrate` can rule them out from the parse alone.
+NON_TRANSACTIONAL_KINDS = frozenset({
+    "IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "VacuumStmt", "AlterSystemStmt", "CreatedbStmt",
+    "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterEnumStmt"})
+
+
 def needs_no_transaction(statement: LocatedStatement, target_version: int) -> tuple[str, bool] | None:
     """Why PostgreSQL refuses to run this statement in a transaction block, and whether it is CONCURRENTLY.
 

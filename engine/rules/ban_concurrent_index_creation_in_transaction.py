@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from engine.findings import Severity
 from engine.rules import rule
-from engine.rules._support import Context, Report, fix_no_transaction, needs_no_transaction
+from engine.rules._support import (NON_TRANSACTIONAL_KINDS, Context, Report, fix_no_transaction,
+                                    needs_no_transaction)
 
 
-@rule("ban-concurrent-index-creation-in-transaction", Severity.ERROR)
+@rule("ban-concurrent-index-creation-in-transaction", Severity.ERROR, kinds=NON_TRANSACTIONAL_KINDS)
 def check(statement, ctx: Context):
     if ctx.migration.no_transaction:
         return
