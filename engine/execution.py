@@ -18,6 +18,11 @@ from engine.files import MigrationFile
 from engine.findings import LineIndex, Span
 
 
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_COPY_STATES = frozenset({pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH})
+
+
 @dataclass(frozen=True)
 class ScriptOutcome:
     """`failed_index` counts statements from 0 in the script sent; `error` is psycopg's exception."""
@@ -40,19 +45,21 @@ class ScriptOutcome:
 
 def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
     """Send `script` as one simple-protocol query; never raises for SQL errors, returns them."""
-    conn.pgconn.send_query(script.encode(conn.info.encoding if conn.info.encoding != "ascii" else "utf-8"))
+    encoding = conn.info.encoding
+    conn.pgconn.send_query(script.encode(encoding if encoding != "ascii" else "utf-8"))
     results = conn.wait(generators.execute(conn.pgconn))
     completed = 0
     last_value = None
     for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            return ScriptOutcome(completed, pg_errors.error_from_result(result, encoding=conn.info.encoding))
-        if result.status in (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH):
+        status = result.status
+        if status == _FATAL_ERROR:
+            return ScriptOutcome(completed, pg_errors.error_from_result(result, encoding=encoding))
+        if status in _COPY_STATES:
             return ScriptOutcome(completed, psycopg.NotSupportedError(
                 "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"))
-        if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples and result.nfields:
+        if status == _TUPLES_OK and result.ntuples and result.nfields:
             value = result.get_value(0, 0)
-            last_value = None if value is None else bytes(value).decode(conn.info.encoding)
+            last_value = None if value is None else bytes(value).decode(encoding)
         completed += 1
     return ScriptOutcome(completed, last_value=last_value)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -277,6 +278,7 @@ def discover(folder: Path) -> list[MigrationFile]:
     """Every `.sql` file directly in the folder, sorted by version (the file stem)."""
     if not folder.is_dir():
         return []
-    paths = sorted((p for p in folder.iterdir() if p.suffix.lower() == ".sql" and p.is_file()),
-                   key=lambda p: p.stem)
+    with os.scandir(folder) as entries:  # the directory entry knows if it is a file: no stat per file
+        paths = sorted((Path(e.path) for e in entries if e.name.lower().endswith(".sql") and e.is_file()),
+                       key=lambda p: p.stem)
     return [read_migration(p) for p in paths]
