@@ -1,8 +1,8 @@
 """`migrate` and `rollback`: one transaction per migration, its tracking row written inside it.
 
-Each transactional migration goes to the server as one message — BEGIN, the lock-and-recheck guard,
-`SET LOCAL lock_timeout`, the file's SQL, the tracking row, COMMIT — so the runner costs one round trip
-per file. Success is reported only after COMMIT came back.
+Each transactional migration goes to the server as one message — BEGIN, the migration lock with
+`lock_timeout`, the file's SQL, the tracking row, COMMIT — so the runner costs one round trip per file.
+Success is reported only after COMMIT came back.
 """
 
 from __future__ import annotations
@@ -174,12 +174,15 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         if dry_run:
             _dry_run(conn, settings, todo, result, emit)
             return result
+        with_rows = {s.version for s in statuses if s.state is not State.PENDING}
+        run = _RunState()
         for migration in todo:
             emit(Started(migration.version, migration.path, migration.no_transaction))
             if migration.no_transaction:
                 milliseconds = _apply_no_transaction(conn, settings, migration, result)
             else:
-                milliseconds = _apply_with_retries(conn, settings, migration, result, emit)
+                milliseconds = _apply_with_retries(conn, settings, migration, result, emit, run,
+                                                   has_row=migration.version in with_rows)
             if milliseconds is None:
                 result.skipped.append(migration.version)
                 emit(Skipped(migration.version, "applied meanwhile by another pgshift"))
@@ -194,12 +197,19 @@ def lock_timeout_sql(settings: Settings) -> str:
     return f"SET LOCAL lock_timeout = '{value}'"
 
 
+@dataclass
+class _RunState:
+    """What one `migrate` run has learnt: once another runner shows up, every migration re-checks up front."""
+
+    careful: bool = False
+
+
 def _apply_with_retries(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
-                        result: MigrateResult, emit: OnEvent) -> int | None:
+                        result: MigrateResult, emit: OnEvent, run: _RunState, *, has_row: bool) -> int | None:
     attempt = 0
     while True:
         try:
-            return _apply_transactional(conn, settings, migration, result, emit)
+            return _apply_transactional(conn, settings, migration, result, emit, run, has_row=has_row)
         except LockTimeoutError as error:
             attempt += 1
             if attempt > settings.lock_retries:
@@ -219,20 +229,29 @@ def _guarded_prefix(conn: psycopg.Connection, settings: Settings, version: str, 
 def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> str | None:
     """'busy' or 'changed' when the guard (not the migration) stopped the script."""
     index = outcome.failed_index
-    if outcome.error is None or index is None or not 1 <= index < prefix_statements - 1:
+    if outcome.error is None or index is None or not 1 <= index < prefix_statements:
         return None
     return tracking.guard_outcome(outcome.error.diag.message_primary or "")
 
 
 def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
-                         result: MigrateResult, emit: OnEvent) -> int | None:
-    """One round trip; None when another runner applied it while we waited for the lock."""
+                         result: MigrateResult, emit: OnEvent, run: _RunState, *, has_row: bool) -> int | None:
+    """One round trip; None when another runner applied it first.
+
+    A migration with no tracking row when the run began takes the lock and relies on the plain INSERT of its
+    row to refuse a second application; anything else (a failed earlier attempt, a runner seen waiting or
+    racing) re-checks the row under the lock before its SQL runs.
+    """
     wait = False
     while True:
-        prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False,
-                                                    wait=wait)
+        careful = run.careful or has_row
+        if careful:
+            prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False,
+                                                        wait=wait)
+        else:
+            prefix, prefix_statements = f"BEGIN;\n{tracking.claim_statement(settings)};\n", 2
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
-                                             rollback_sql=migration.rollback_sql)
+                                             rollback_sql=migration.rollback_sql, replace=has_row)
         script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
         started = time.monotonic()
         outcome = execution.run_script(conn, script)
@@ -245,10 +264,19 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         if verdict == "busy":
             emit(Waiting(f"another pgshift is migrating this database: "
                          f"{tracking.lock_holder(conn, settings) or 'lock holder unknown'}; waiting for it"))
-            wait = True
+            run.careful = wait = True
             continue
         if verdict == "changed":
+            run.careful = True
             return None
+        if not careful and tracking.is_applied(conn, settings, migration.version):
+            run.careful = True  # applied by another runner after this run began; what ran here was rolled back
+            return None
+        if not careful and tracking.is_tracking_row_conflict(outcome.error, settings):
+            raise MigrationFailedError(
+                f"{migration.version}: another pgshift recorded this migration while this one was applying it; "
+                "this attempt was rolled back", version=migration.version,
+                help="`pgshift list` shows its state now")
         span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
                                     prefix_statements=prefix_statements)
         raise _failure(migration, outcome.error, span, result)

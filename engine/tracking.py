@@ -51,6 +51,12 @@ def table_sql(settings: Settings) -> str:
 
 
 def literal(conn: psycopg.Connection, value: object) -> str:
+    """A value as SQL text; strings go through libpq's own quoting (the runner quotes four per migration)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return psycopg.pq.Escaping(conn.pgconn).escape_literal(value.encode(conn.info.encoding)).decode(
+            conn.info.encoding)
     return pgsql.Literal(value).as_string(conn)
 
 
@@ -159,17 +165,22 @@ def fingerprint(conn: psycopg.Connection, settings: Settings) -> str | None:
 
 
 def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str,
-                       rollback_sql: str | None) -> str:
-    """The upsert that marks a migration applied; its execution time is measured by the server itself."""
+                       rollback_sql: str | None, replace: bool = True) -> str:
+    """The INSERT that marks a migration applied; its execution time is measured by the server itself.
+
+    `replace` overwrites an existing row (a failed attempt, a repair); without it a row that appeared since
+    the run began makes the INSERT fail, which is how the runner's cheap path re-checks the state.
+    """
+    upsert = ("ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
+              "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
+              "applied_by = EXCLUDED.applied_by, rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, "
+              "error = NULL ") if replace else ""
     return (
         f"INSERT INTO {table_sql(settings)} "
         "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error) "
         f"VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
         "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, current_user, "
-        f"{literal(conn, rollback_sql)}, NULL, NULL) "
-        "ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
-        "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, applied_by = EXCLUDED.applied_by, "
-        "rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, error = NULL RETURNING execution_ms"
+        f"{literal(conn, rollback_sql)}, NULL, NULL) {upsert}RETURNING execution_ms"
     )
 
 
@@ -199,6 +210,31 @@ def guard_statements(conn: psycopg.Connection, settings: Settings, version: str,
                 f"SELECT (CASE WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
     return [f"SELECT (CASE WHEN NOT pg_try_advisory_xact_lock({key}) THEN '{LOCK_BUSY_MARK}' "
             f"WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
+
+
+def claim_statement(settings: Settings) -> str:
+    """The migration lock without the state re-check, and `lock_timeout` for this transaction, in one statement.
+
+    For a migration that had no tracking row when the run began: the plain INSERT of its row at the end of
+    the same transaction is the re-check (the primary key refuses a second row), so the common case costs
+    one cheap statement instead of a query of the table.
+    """
+    timeout = settings.lock_timeout.replace(" ", "")
+    return (f"SELECT (CASE WHEN pg_try_advisory_xact_lock({lock_key(settings)}) THEN '0' "
+            f"ELSE '{LOCK_BUSY_MARK}' END)::int, set_config('lock_timeout', '{timeout}', true)")
+
+
+def is_tracking_row_conflict(error: psycopg.Error, settings: Settings) -> bool:
+    """The INSERT of a tracking row met a row another runner wrote meanwhile."""
+    diag = error.diag
+    return (diag.sqlstate == "23505" and diag.table_name == settings.tracking_name
+            and diag.schema_name == settings.tracking_schema)
+
+
+def is_applied(conn: psycopg.Connection, settings: Settings, version: str) -> bool:
+    row = conn.execute(f"SELECT state = 'applied' FROM {table_sql(settings)} WHERE version = %s",
+                       (version,)).fetchone()
+    return bool(row and row[0])
 
 
 def guard_outcome(message: str) -> str | None:

@@ -190,6 +190,32 @@ def test_concurrent_runs_apply_each_migration_exactly_once(project, database_url
         assert sorted(r[0] for r in conn.execute("SELECT step FROM runs")) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE raced (id int);\n",           # fails the second time: "relation already exists"
+    "INSERT INTO runs VALUES (1);\n",           # succeeds twice unless the tracking row stops it
+])
+def test_a_migration_applied_by_another_runner_after_this_one_began_is_skipped(project, database_url, sql):
+    """The other runner finishes it between this run's first read and its lock: no waiting is ever seen."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE runs (step int)")
+    first = write_migration(project, "2025-01-01_1000_raced.sql", sql)
+    write_migration(project, "2025-01-02_1000_after.sql", "INSERT INTO runs VALUES (2);\n")
+    events = []
+
+    def other_runner_first(event) -> None:
+        events.append(event)
+        if isinstance(event, runner.Started) and event.path == first:
+            runner.migrate(project, to="2025-01-01_1000_raced")
+
+    result = runner.migrate(project, on_event=other_runner_first)
+    assert [a.version for a in result.applied] == ["2025-01-02_1000_after"]
+    assert result.skipped == ["2025-01-01_1000_raced"]
+    assert any(isinstance(e, runner.Skipped) and "another pgshift" in e.reason for e in events)
+    with psycopg.connect(database_url) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT step FROM runs")) == ([1, 2] if "INSERT" in sql else [2])
+    assert set(states(project).values()) == {State.APPLIED}
+
+
 def test_waiting_runner_says_what_it_waits_for(project, database_url):
     write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
     runner.migrate(project)
