@@ -43,6 +43,7 @@ def fresh_database(admin: str) -> str:
     name = "bench_" + uuid.uuid4().hex[:10]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute("CHECKPOINT")  # every tool starts with no dirty buffers left by the previous drop/create
     return psycopg.conninfo.make_conninfo(admin, dbname=name)
 
 
@@ -156,9 +157,11 @@ def measure(admin: str, items, rounds: int, dbmate: str | None, label: str) -> d
     medians = {tool: statistics.median(values) for tool, values in times.items()}
     floor = medians["psql"]
     print(f"\n{label} ({len(items)} migrations, median of {rounds} alternating runs)")
+    print(f"  {'':8} {'median':>8}     {'ratio':>6}   {'paired':>6}  (paired: median of each round's ratio to psql)")
     for tool, value in medians.items():
         label = "engine*" if tool == "engine" else tool
-        print(f"  {label:8} {value:8.3f} s   {value / floor:5.2f}x psql")
+        paired = statistics.median(t / p for t, p in zip(times[tool], times["psql"]))
+        print(f"  {label:8} {value:8.3f} s   {value / floor:5.2f}x   {paired:5.2f}x")
     print("  (* pgshift's migrate called in-process: the CLI minus interpreter start and imports)")
     return medians
 

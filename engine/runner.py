@@ -272,7 +272,7 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         if not careful and tracking.is_applied(conn, settings, migration.version):
             run.careful = True  # applied by another runner after this run began; what ran here was rolled back
             return None
-        if not careful and tracking.is_tracking_row_conflict(outcome.error, settings):
+        if tracking.is_tracking_row_conflict(outcome.error, settings):
             raise MigrationFailedError(
                 f"{migration.version}: another pgshift recorded this migration while this one was applying it; "
                 "this attempt was rolled back", version=migration.version,
