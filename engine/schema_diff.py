@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.snapshot import Schema
+from engine.snapshot import Column, Schema
 
 Facts = dict[str, object]
 
@@ -62,11 +62,7 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
             "partition key": table.partition_key, "partition of": table.partition_of,
             "partition bound": table.partition_bound, "comment": table.comment, "privileges": table.privileges}
         for column in table.columns:
-            found[("column", f"{name}.{column.name}")] = {
-                "type": column.type, "nullable": column.nullable, "default": column.default,
-                "identity": column.identity, "generated": column.generated, "collation": column.collation,
-                "comment": column.comment, "privileges": column.privileges, "statistics target": column.statistics,
-                "storage": column.storage}
+            found[("column", f"{name}.{column.name}")] = _column_facts(column)
         for constraint in table.constraints:
             found[(f"{constraint.kind} constraint", f"{constraint.name} on {name}")] = {
                 "definition": constraint.definition, "comment": constraint.comment}
@@ -84,6 +80,8 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
         kind = "materialized view" if view.materialized else "view"
         found[(kind, view.qualified_name)] = {"definition": view.definition, "comment": view.comment,
                                               "privileges": view.privileges}
+        for column in view.columns:  # a view's columns take defaults, comments and grants of their own
+            found[("column", f"{view.qualified_name}.{column.name}")] = _column_facts(column)
         for index in view.indexes:
             found[("index", f"{view.schema}.{index.name}")] = {"definition": index.definition,
                                                                "comment": index.comment}
@@ -108,6 +106,13 @@ def objects(schema: Schema) -> dict[tuple[str, str], Facts]:
             "result type": function.returns, "language": function.language, "definition": function.definition,
             "comment": function.comment, "privileges": function.privileges}
     return found
+
+
+def _column_facts(column: Column) -> Facts:
+    return {"type": column.type, "nullable": column.nullable, "default": column.default,
+            "identity": column.identity, "generated": column.generated, "collation": column.collation,
+            "comment": column.comment, "privileges": column.privileges, "statistics target": column.statistics,
+            "storage": column.storage}
 
 
 def diff_schemas(before: Schema, after: Schema) -> list[Difference]:

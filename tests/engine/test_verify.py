@@ -218,7 +218,9 @@ CREATE TYPE mood AS ENUM ('ok', 'sad');
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 CREATE TYPE pair AS (a integer, b integer);
 CREATE SEQUENCE counter;
+CREATE VIEW user_emails AS SELECT id, email FROM users;
 -- ROLLBACK:
+-- DROP VIEW user_emails;
 -- DROP SEQUENCE counter;
 -- DROP TYPE pair;
 -- DROP DOMAIN positive;
@@ -249,8 +251,11 @@ CREATE SEQUENCE counter;
     ("ALTER TABLE users ALTER COLUMN email SET STATISTICS 500;\nALTER TABLE users ALTER COLUMN email SET STORAGE main;",
      ["column public.users.email statistics target changed from none to 500",
       "column public.users.email storage changed from none to main"]),
+    ("ALTER VIEW user_emails ALTER COLUMN email SET DEFAULT 'none';\nCOMMENT ON COLUMN user_emails.email IS 'login';",
+     ["column public.user_emails.email comment changed from none to login",
+      "column public.user_emails.email default changed from none to 'none'::text"]),
 ], ids=["type-privileges", "index-comment", "constraint-comment", "trigger-comment", "trigger-disabled",
-        "row-security-forced", "sequence-owned-by", "column-statistics-storage"])
+        "row-security-forced", "sequence-owned-by", "column-statistics-storage", "view-column-default-comment"])
 def test_a_rollback_that_forgets_a_catalog_detail_fails_naming_it(project, forward, expected):
     write_migration(project, "2024-01-01_1000_objects.sql", OBJECTS)
     write_migration(project, "2024-01-02_1000_change.sql", forward + "\n-- ROLLBACK:\n-- SELECT 1;\n")
