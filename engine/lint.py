@@ -230,6 +230,16 @@ def _remember(state: State, statement: LocatedStatement) -> None:
         state.lock_timeout_set = bool(values) and not zero
 
 
+def ignored_codes(line: str) -> tuple[str, ...]:
+    """The rule ids that a `-- pgshift-ignore` comment on this line names; none for any other line."""
+    match = IGNORE_RE.match(line) if "pgshift-ignore" in line else None
+    return _codes(match) if match else ()
+
+
+def _codes(match: re.Match) -> tuple[str, ...]:
+    return tuple(c.strip() for c in match.group("codes").split(","))
+
+
 def _ignore_comments(text: str) -> list[IgnoreComment]:
     out = []
     for number, line in enumerate(text.split("\n")):
@@ -237,8 +247,7 @@ def _ignore_comments(text: str) -> list[IgnoreComment]:
             continue
         match = IGNORE_RE.match(line)
         if match:
-            codes = tuple(c.strip() for c in match.group("codes").split(","))
-            out.append(IgnoreComment(number, codes, bool(match.group("file")), match.group("reason")))
+            out.append(IgnoreComment(number, _codes(match), bool(match.group("file")), match.group("reason")))
     return out
 
 

@@ -15,7 +15,6 @@ from engine.config import Settings
 from engine.files import ROLLBACK_MARKER, parse_migration
 from engine.findings import Edit, Finding, Fix, LineIndex, Position, Span
 from server.lsp.convert import from_range, newline_of, split_lines, to_code_action, to_diagnostic
-from server.lsp.diagnostics import diagnose
 from server.lsp.project import path_to_uri
 
 if TYPE_CHECKING:
@@ -193,14 +192,8 @@ def register(ls: "PgshiftLanguageServer") -> None:
         opened = await ls.open_migration(uri)
         if opened is None:
             return None
-        path, live, text, version = opened.path, opened.live, opened.text, opened.version
-        settings = live.project.settings
-        latest = ls.diagnostics.latest.get(uri)
-        if latest is not None and latest.version == version and latest.text == text:
-            findings = latest.findings
-        else:  # asked before the throttled analysis caught up: analyse this exact text now
-            findings = tuple((await asyncio.to_thread(diagnose, path, text, settings, live.database.view,
-                                                      ls.encoding))[0])
+        path, text, version, settings = opened.path, opened.text, opened.version, opened.live.project.settings
+        findings = await ls.diagnostics.findings_for(uri, opened)
         request = Request(
             uri=uri, version=version, path=path, text=text, findings=findings,
             span=from_range(params.range, split_lines(text), ls.encoding),

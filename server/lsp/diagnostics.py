@@ -27,7 +27,7 @@ from server.lsp import analysis
 from server.lsp.convert import split_lines, to_diagnostic
 
 if TYPE_CHECKING:
-    from server.lsp.server import PgshiftLanguageServer
+    from server.lsp.server import OpenMigration, PgshiftLanguageServer
 
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.15
@@ -62,6 +62,17 @@ class DiagnosticsPublisher:
 
     def pushes(self, uri: str) -> bool:
         return not self.pull or uri in self.pushed
+
+    async def findings_for(self, uri: str, opened: "OpenMigration") -> tuple[Finding, ...]:
+        """The findings for exactly this text: the last ones analysed if they are current, else analysed now
+        (code actions and hovers can be asked before the debounced analysis caught up)."""
+        latest = self.latest.get(uri)
+        if latest is not None and latest.version == opened.version and latest.text == opened.text:
+            return latest.findings
+        live = opened.live
+        found, _ = await asyncio.to_thread(diagnose, opened.path, opened.text, live.project.settings,
+                                           live.database.view, self.ls.encoding)
+        return tuple(found)
 
     def request(self, uri: str) -> None:
         """Analyse the document soon (now, if it has been quiet); safe to call on every keystroke. A document
