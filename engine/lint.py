@@ -69,6 +69,32 @@ def rule_levels(settings: Settings | None) -> dict[str, Severity | None]:
     return levels
 
 
+@dataclass(frozen=True)
+class RuleInfo:
+    """One rule as a project sees it: `level` is its configured severity ([tool.pgshift.rules]), None if off."""
+
+    id: str
+    default: Severity
+    level: Severity | None
+    summary: str
+    markdown: str  # the documentation: what it catches, why, and "Instead of" / "Use" examples
+
+
+def rule_catalog(settings: Settings | None, ids: list[str] | None = None) -> list[RuleInfo]:
+    """Every rule (or the named ones, in that order); an unknown id is a usage error naming the closest."""
+    from engine.rules.docs import render_rule
+    rules = all_rules()
+    levels = rule_levels(settings)
+    for rule_id in ids or ():
+        if rule_id not in rules:
+            import difflib
+            close = difflib.get_close_matches(rule_id, list(rules), n=1)
+            raise UsageError(f"no rule {rule_id!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                             help="`pgshift rules` lists them all")
+    chosen = [rules[i] for i in ids] if ids else list(rules.values())
+    return [RuleInfo(r.id, r.severity, levels.get(r.id, r.severity), r.summary, render_rule(r)) for r in chosen]
+
+
 def check_text(path: Path, text: str, settings: Settings | None = None) -> list[Finding]:
     """All findings for unsaved editor text; statements whose text did not change are not parsed again."""
     return check_migration(parse_migration(path, text), settings)

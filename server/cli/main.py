@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -79,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pgshift: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `pgshift list | head`: the reader went away; stop quietly, as `ls | head` does
+        _silence_stdout()
+        return EXIT_FAILURE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail on the closed pipe a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def report_error(ctx: CliContext, error: PgshiftError) -> None:
