@@ -1,4 +1,5 @@
-"""MCP resources: the schema (DATABASE.md), each migration file, and the project's migration conventions."""
+"""MCP resources: the schema (DATABASE.md), each migration file, the project's migration conventions and
+each lint rule's documentation."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from server.mcp.tools import in_thread
 SCHEMA_URI = "pgshift://schema"
 CONVENTIONS_URI = "pgshift://conventions"
 MIGRATION_TEMPLATE = "migration://{version}"
+RULE_TEMPLATE = "rule://{rule}"
 
 
 def schema_text(settings: Settings) -> str:
@@ -51,6 +53,16 @@ def migration_text(settings: Settings, version: str) -> str:
     raise ResourceNotFoundError(f"no migration {version!r} in the migrations folder")
 
 
+def rule_text(settings: Settings, rule: str) -> str:
+    """What a rule catches, why, and an "Instead of" / "Use" example, as `pgshift rules RULE` prints it."""
+    from engine.lint import rule_catalog
+    try:
+        [info] = rule_catalog(settings, [rule])
+    except PgshiftError as error:
+        raise ResourceNotFoundError(error.message) from None
+    return info.markdown
+
+
 def register_resources(server: MCPServer, settings: Settings) -> None:
     @server.resource(SCHEMA_URI, name="schema", title="Database schema (DATABASE.md)", mime_type="text/markdown",
                      description="Tables, columns, keys, indexes, views, types and functions, as DATABASE.md shows "
@@ -69,3 +81,9 @@ def register_resources(server: MCPServer, settings: Settings) -> None:
                                  "shows the versions.")
     async def migration(version: str) -> str:
         return await in_thread(lambda: migration_text(settings, version))
+
+    @server.resource(RULE_TEMPLATE, name="rule", title="Lint rule", mime_type="text/markdown",
+                     description="A finding's rule by its code (e.g. rule://require-concurrent-index-creation): what "
+                                 "it catches, why it matters, and the safe way to write the change.")
+    async def rule(rule: str) -> str:
+        return await in_thread(lambda: rule_text(settings, rule))

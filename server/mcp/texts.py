@@ -37,7 +37,8 @@ CHECK = (
     "Analyse a migration and return its findings (code, severity, message, 1-based line and column, help). Give "
     "`path` of a file in the migrations folder (relative to the project or the migrations folder), or `sql` text "
     "to check before writing a file (it is only parsed, never executed). Error-level findings stop migrate; fix "
-    "them, or suppress one with '-- pgshift-ignore RULE: reason' on the line before the statement."
+    "them, or suppress one with '-- pgshift-ignore RULE: reason' on the line before the statement. The resource "
+    "rule://CODE explains a finding's rule and shows the safe way to write the change."
 )
 
 MIGRATE = (

@@ -61,8 +61,21 @@ async def test_each_migration_file_is_a_resource(project, mode):
             with pytest.raises(MCPError) as error:
                 await read(client, uri)
             assert "classified-content" not in str(error.value)
-    assert [t.uri_template for t in templates] == ["migration://{version}"]
+    assert [t.uri_template for t in templates] == ["migration://{version}", "rule://{rule}"]
     assert text == SHOP
+
+
+async def test_a_finding_s_rule_is_a_resource_with_the_safe_way_to_write_it(project, mode):
+    write_migration(project, "2025-01-01_0900_index.sql",
+                    "CREATE INDEX shop_idx ON shop (id);\n\n-- ROLLBACK:\n-- DROP INDEX shop_idx;\n")
+    async with serve(project, mode) as client:
+        checked = ok(await client.call_tool("check_migration", {"path": "2025-01-01_0900_index.sql"}))
+        [code] = {f["code"] for f in checked["findings"]}
+        text = await read(client, f"rule://{code}")
+        with pytest.raises(MCPError) as error:
+            await read(client, "rule://require-concurent-index-creation")
+    assert text.startswith("### require-concurrent-index-creation") and "CONCURRENTLY" in text
+    assert "did you mean 'require-concurrent-index-creation'" in str(error.value)
 
 
 async def test_conventions_come_from_the_project_when_it_has_them(project, mode):
