@@ -173,7 +173,7 @@ class PgshiftLanguageServer(LanguageServer):
 
 def build_server() -> PgshiftLanguageServer:
     """A new server with every feature registered; nothing is started until `start_io()`."""
-    from server.lsp import code_actions, code_lens, commands, diagnostics, hover, symbols
+    from server.lsp import code_actions, code_lens, commands, diagnostics, hover, navigation, symbols
 
     ls = PgshiftLanguageServer()
 
@@ -195,6 +195,6 @@ def build_server() -> PgshiftLanguageServer:
     def watched_files(ls: PgshiftLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
         ls.files_changed({p for c in params.changes if (p := uri_to_path(c.uri)) is not None})
 
-    for feature in (diagnostics, code_actions, code_lens, commands, hover, symbols):
+    for feature in (diagnostics, code_actions, code_lens, commands, hover, navigation, symbols):
         feature.register(ls)
     return ls

@@ -1,0 +1,129 @@
+"""Where each table, view and sequence is named across the migrations: its history, for go-to-definition
+and find-references in the editor ("which migration created `orders`, and which ones changed it since?")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from engine.files import MigrationFile
+from engine.findings import LineIndex, Position, Span
+from engine.sql import LocatedStatement, analyse
+
+CREATES, DROPS, MENTIONS = "creates", "drops", "mentions"
+DEFAULT_SCHEMA = "public"  # what an unqualified name means in the usual search_path
+_PART = r'(?:"(?:[^"]|"")*"|[^\W\d][\w$]*)'
+_QUALIFIED_RE = re.compile(rf"{_PART}(?:\s*\.\s*{_PART}){{0,2}}")
+_DROPPED_TYPES = {"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"}
+# The field of each CREATE statement that holds the relation it creates.
+_CREATED_BY = {"CreateStmt": ("relation",), "ViewStmt": ("view",), "CreateTableAsStmt": ("into", "rel"),
+               "CreateSeqStmt": ("sequence",), "CreateForeignTableStmt": ("base", "relation")}
+
+
+@dataclass(frozen=True)
+class Relation:
+    schema: str
+    name: str
+
+    @classmethod
+    def of(cls, schema: str | None, name: str) -> "Relation":
+        return cls(schema or DEFAULT_SCHEMA, name)
+
+    def __str__(self) -> str:
+        return self.name if self.schema == DEFAULT_SCHEMA else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class RelationRef:
+    """One place a migration names a relation; `role` is CREATES, DROPS or MENTIONS."""
+
+    relation: Relation
+    path: Path
+    version: str
+    span: Span
+    role: str
+    in_rollback: bool = False
+
+
+def relation_refs(migration: MigrationFile) -> list[RelationRef]:
+    """Every relation named in the forward SQL and in the ROLLBACK block, in file order."""
+    index = LineIndex(migration.text)
+    refs = list(_refs(migration, analyse(migration.forward_sql).statements, migration.forward_sql, index.span, False))
+    if migration.rollback_sql:
+        refs += _refs(migration, analyse(migration.rollback_sql).statements, migration.rollback_sql,
+                      migration.rollback_span, True)
+    return refs
+
+
+def relation_at(migration: MigrationFile, position: Position) -> Relation | None:
+    """The relation whose name is under `position`, if any."""
+    return next((r.relation for r in relation_refs(migration) if r.span.start <= position <= r.span.end), None)
+
+
+def references(migrations: Iterable[MigrationFile], relation: Relation) -> list[RelationRef]:
+    """Every place any migration names `relation`, in version order."""
+    return [r for m in sorted(migrations, key=lambda m: m.version) for r in relation_refs(m) if r.relation == relation]
+
+
+def definition(migrations: Iterable[MigrationFile], relation: Relation, version: str) -> RelationRef | None:
+    """The CREATE that made `relation` as of `version`: the last one in a migration at or before it, else the
+    first one after it (a pending file can name a table that a later file creates)."""
+    created = [r for r in references(migrations, relation) if r.role == CREATES and not r.in_rollback]
+    earlier = [r for r in created if r.version <= version]
+    return earlier[-1] if earlier else (created[0] if created else None)
+
+
+def _refs(migration: MigrationFile, statements: Iterable[LocatedStatement], sql: str, to_span,
+          in_rollback: bool) -> Iterator[RelationRef]:
+    for statement in statements:
+        created = _created_node(statement)
+        for node in _range_vars(statement.node):
+            start = statement.offset(node.get("location"))
+            match = _QUALIFIED_RE.match(sql, start)
+            end = match.end() if match else start
+            role = CREATES if node is created else MENTIONS
+            yield RelationRef(Relation.of(node.get("schemaname"), node["relname"]), migration.path,
+                              migration.version, to_span(start, end), role, in_rollback)
+        if statement.kind == "DropStmt" and statement.node.get("removeType") in _DROPPED_TYPES:
+            for relation in _dropped(statement.node):
+                start, end = _find_name(sql, statement, relation)
+                yield RelationRef(relation, migration.path, migration.version, to_span(start, end), DROPS,
+                                  in_rollback)
+
+
+def _created_node(statement: LocatedStatement) -> dict | None:
+    node: Any = statement.node
+    for key in _CREATED_BY.get(statement.kind, ()):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) and statement.kind in _CREATED_BY else None
+
+
+def _range_vars(node: Any) -> Iterator[dict]:
+    """Every RangeVar in a parse tree (the one node with `relname`), wrapped or not, in tree order."""
+    if isinstance(node, dict):
+        if "relname" in node and "location" in node:
+            yield node
+        for value in node.values():
+            yield from _range_vars(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _range_vars(value)
+
+
+def _dropped(node: dict) -> Iterator[Relation]:
+    for item in node.get("objects", []):
+        names = [part.get("String", {}).get("sval", "") for part in item.get("List", {}).get("items", [])]
+        if names:
+            yield Relation.of(names[-2] if len(names) > 1 else None, names[-1])
+
+
+def _find_name(sql: str, statement: LocatedStatement, relation: Relation) -> tuple[int, int]:
+    """A DROP's object names carry no position: find the name's text in the statement, else the statement."""
+    for match in _QUALIFIED_RE.finditer(sql, statement.start, statement.end):
+        parts = [p.strip() for p in match.group().split(".")]
+        last = parts[-1][1:-1].replace('""', '"') if parts[-1].startswith('"') else parts[-1].lower()
+        if last == relation.name:
+            return match.start(), match.end()
+    return statement.start, statement.end
