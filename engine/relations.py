@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from engine.errors import UsageError
 from engine.files import MigrationFile
 from engine.findings import LineIndex, Position, Span
 from engine.sql import LocatedStatement, analyse
 
-CREATES, DROPS, MENTIONS = "creates", "drops", "mentions"
+CREATES, ALTERS, DROPS, MENTIONS = "creates", "alters", "drops", "mentions"
 DEFAULT_SCHEMA = "public"  # what an unqualified name means in the usual search_path
 _PART = r'(?:"(?:[^"]|"")*"|[^\W\d][\w$]*)'
 _QUALIFIED_RE = re.compile(rf"{_PART}(?:\s*\.\s*{_PART}){{0,2}}")
@@ -20,6 +21,10 @@ _DROPPED_TYPES = {"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUE
 # The field of each CREATE statement that holds the relation it creates.
 _CREATED_BY = {"CreateStmt": ("relation",), "ViewStmt": ("view",), "CreateTableAsStmt": ("into", "rel"),
                "CreateSeqStmt": ("sequence",), "CreateForeignTableStmt": ("base", "relation")}
+# ... and of each statement that changes a relation (its columns, constraints, name, indexes, triggers, policies).
+_ALTERED_BY = {"AlterTableStmt": ("relation",), "RenameStmt": ("relation",), "IndexStmt": ("relation",),
+               "CreateTrigStmt": ("relation",), "CreatePolicyStmt": ("table",), "AlterPolicyStmt": ("table",),
+               "AlterSeqStmt": ("sequence",)}
 
 
 @dataclass(frozen=True)
@@ -31,13 +36,22 @@ class Relation:
     def of(cls, schema: str | None, name: str) -> "Relation":
         return cls(schema or DEFAULT_SCHEMA, name)
 
+    @classmethod
+    def parse(cls, text: str) -> "Relation":
+        """`orders`, `app.orders` or `"Orders"` as PostgreSQL reads the name: unquoted parts fold to lower case."""
+        match = _QUALIFIED_RE.fullmatch(text.strip())
+        names = [_identifier(p) for p in re.findall(_PART, text)] if match else []
+        if not 1 <= len(names) <= 2:
+            raise UsageError(f"{text!r} is not a table name", help="give NAME or SCHEMA.NAME, e.g. app.orders")
+        return cls.of(names[0] if len(names) == 2 else None, names[-1])
+
     def __str__(self) -> str:
         return self.name if self.schema == DEFAULT_SCHEMA else f"{self.schema}.{self.name}"
 
 
 @dataclass(frozen=True)
 class RelationRef:
-    """One place a migration names a relation; `role` is CREATES, DROPS or MENTIONS."""
+    """One place a migration names a relation; `role` is CREATES, ALTERS, DROPS or MENTIONS."""
 
     relation: Relation
     path: Path
@@ -78,12 +92,12 @@ def definition(migrations: Iterable[MigrationFile], relation: Relation, version:
 def _refs(migration: MigrationFile, statements: Iterable[LocatedStatement], sql: str, to_span,
           in_rollback: bool) -> Iterator[RelationRef]:
     for statement in statements:
-        created = _created_node(statement)
+        created, altered = _node_at(statement, _CREATED_BY), _node_at(statement, _ALTERED_BY)
         for node in _range_vars(statement.node):
             start = statement.offset(node.get("location"))
             match = _QUALIFIED_RE.match(sql, start)
             end = match.end() if match else start
-            role = CREATES if node is created else MENTIONS
+            role = CREATES if node is created else ALTERS if node is altered else MENTIONS
             yield RelationRef(Relation.of(node.get("schemaname"), node["relname"]), migration.path,
                               migration.version, to_span(start, end), role, in_rollback)
         if statement.kind == "DropStmt" and statement.node.get("removeType") in _DROPPED_TYPES:
@@ -93,11 +107,14 @@ def _refs(migration: MigrationFile, statements: Iterable[LocatedStatement], sql:
                                   in_rollback)
 
 
-def _created_node(statement: LocatedStatement) -> dict | None:
+def _node_at(statement: LocatedStatement, fields: dict[str, tuple[str, ...]]) -> dict | None:
+    """The RangeVar at the statement kind's field path in `fields`, if the kind is there."""
+    if statement.kind not in fields:
+        return None
     node: Any = statement.node
-    for key in _CREATED_BY.get(statement.kind, ()):
+    for key in fields[statement.kind]:
         node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) and statement.kind in _CREATED_BY else None
+    return node if isinstance(node, dict) else None
 
 
 def _range_vars(node: Any) -> Iterator[dict]:
@@ -122,8 +139,10 @@ def _dropped(node: dict) -> Iterator[Relation]:
 def _find_name(sql: str, statement: LocatedStatement, relation: Relation) -> tuple[int, int]:
     """A DROP's object names carry no position: find the name's text in the statement, else the statement."""
     for match in _QUALIFIED_RE.finditer(sql, statement.start, statement.end):
-        parts = [p.strip() for p in match.group().split(".")]
-        last = parts[-1][1:-1].replace('""', '"') if parts[-1].startswith('"') else parts[-1].lower()
-        if last == relation.name:
+        if _identifier(re.findall(_PART, match.group())[-1]) == relation.name:
             return match.start(), match.end()
     return statement.start, statement.end
+
+
+def _identifier(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from engine.errors import UsageError
 from engine.files import parse_migration
 from engine.findings import Position
-from engine.relations import CREATES, DROPS, MENTIONS, Relation, definition, references, relation_at, relation_refs
+from engine.relations import ALTERS, CREATES, DROPS, MENTIONS, Relation, definition, references, relation_at, relation_refs
 
 
 def migration(version: str, text: str):
@@ -35,5 +38,13 @@ def test_the_definition_is_the_creation_in_force_at_that_migration():
     assert definition(files, t, "2024-12-31_0000_earlier").path == first.path  # a file before any creation
     roles = [(r.version, r.role, r.in_rollback) for r in references(files, t)]
     assert roles == [(first.version, CREATES, False), (first.version, DROPS, True), (dropped.version, DROPS, False),
-                     (again.version, CREATES, False), (later.version, MENTIONS, False)]
+                     (again.version, CREATES, False), (later.version, ALTERS, False)]
     assert definition(files, Relation("other", "t"), later.version) is None
+
+
+def test_a_name_on_the_command_line_is_read_as_postgresql_reads_it():
+    assert Relation.parse("Orders") == Relation("public", "orders")
+    assert Relation.parse('app."Orders"') == Relation("app", "Orders")
+    for bad in ("a.b.c", "", "orders;"):
+        with pytest.raises(UsageError):
+            Relation.parse(bad)
