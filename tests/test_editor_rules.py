@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "editor-rules"
 PACKAGED = REPO / "engine" / "templates"
 RULES = sorted((SOURCE / "cursor" / "rules").glob("*.mdc")) + sorted((PACKAGED / "cursor" / "rules").glob("*.mdc"))
-MCP_TOOLS = {"list_migrations", "new_migration", "check_migration", "verify_migration", "migrate", "rollback",
-             "snapshot"}
+MCP_TOOLS = {"list_migrations", "new_migration", "check_migration", "table_history", "verify_migration", "migrate",
+             "rollback", "snapshot"}
 
 
 def front_matter(path: Path) -> tuple[dict[str, str], str]:

@@ -25,7 +25,8 @@ from typing import Any, TextIO
 SERVER_NAME = "pgshift"
 
 # Tools that only read, or only write files the person reviews in git (a new migration file, DATABASE.md).
-ALLOWED_TOOLS = frozenset({"list_migrations", "check_migration", "verify_migration", "new_migration", "snapshot"})
+ALLOWED_TOOLS = frozenset({"list_migrations", "check_migration", "table_history", "verify_migration",
+                           "new_migration", "snapshot"})
 ASK_TOOLS = frozenset({"rollback", "migrate"})
 
 # `pgshift mcp`, `/path/to/pgshift mcp`, `pgshift.exe -C dir mcp`, or the `python -m server mcp` fallback that

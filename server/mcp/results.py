@@ -176,6 +176,21 @@ class SnapshotResult(BaseModel):
     summary: str
 
 
+class HistoryEntry(BaseModel):
+    version: str
+    role: Literal["creates", "alters", "drops", "mentions"]
+    rollback: bool = Field(description="true when it is named in the migration's ROLLBACK block")
+    path: str
+    line: int
+    column: int
+
+
+class HistoryResult(BaseModel):
+    relation: str
+    references: list[HistoryEntry] = Field(description="in version order")
+    summary: str
+
+
 class ErrorResult(BaseModel):
     """What a failed call carries in structuredContent (isError is true)."""
 

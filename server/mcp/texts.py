@@ -41,6 +41,12 @@ CHECK = (
     "rule://CODE explains a finding's rule and shows the safe way to write the change."
 )
 
+HISTORY = (
+    "Every migration that creates, alters, uses or drops a table, view or sequence, in version order, with "
+    "file, line and column (ROLLBACK blocks included), as `pgshift history NAME`. Read-only; no database needed. "
+    "Use it to see which migration made a table what it is before changing it again."
+)
+
 MIGRATE = (
     "Apply the pending migrations in order, each in its own transaction, stopping at the first failure with "
     "PostgreSQL's error at file:line:col (earlier ones stay applied). ALWAYS call it with dry_run=true first: that "

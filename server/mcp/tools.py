@@ -119,6 +119,24 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
         findings = await in_thread(lambda: analyse_text(settings, virtual, sql))
         return check_result([dataclasses.replace(f, path=None) for f in findings], root, None)
 
+    @server.tool(name="table_history", title="History of a table", description=texts.HISTORY,
+                 annotations=READ_ONLY)
+    @tool_errors(root, results.HistoryResult)
+    async def table_history(
+        name: Annotated[str, Field(description="a table, view or sequence: NAME or SCHEMA.NAME")],
+    ) -> results.HistoryResult:
+        from engine.relations import Relation, references
+        relation = Relation.parse(name)
+        refs = await in_thread(lambda: references(migration_files.discover(settings.migrations_dir), relation))
+        entries = [results.HistoryEntry(version=r.version, role=r.role, rollback=r.in_rollback,
+                                        path=relative(r.path, root), line=r.span.start.line + 1,
+                                        column=r.span.start.column + 1) for r in refs]
+        files = len({r.path for r in refs})
+        summary = (f"{relation.schema}.{relation.name} is named in {files} migration(s)" if refs else
+                   f"no migration names {relation.schema}.{relation.name}")
+        return results.HistoryResult(relation=f"{relation.schema}.{relation.name}", references=entries,
+                                     summary=summary)
+
     if read_only:
         return
 

@@ -27,7 +27,7 @@ async def test_read_only_serves_only_tools_that_change_nothing(project, mode, da
         refused = [await client.call_tool(name, {}) for name in ("migrate", "rollback", "snapshot")]
         prompts = (await client.list_prompts()).prompts
         conventions = await read(client, "pgshift://conventions")
-    assert {tool.name for tool in tools} == {"list_migrations", "check_migration"}
+    assert {tool.name for tool in tools} == {"list_migrations", "check_migration", "table_history"}
     assert all(tool.annotations.read_only_hint for tool in tools)
     assert listed["migrations"][0]["state"] == "pending"
     assert all(result.is_error for result in refused)

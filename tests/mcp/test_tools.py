@@ -8,8 +8,8 @@ import psycopg
 from tests.conftest import write_migration
 from tests.mcp.conftest import failed, ok, serve, text_of
 
-ALL_TOOLS = {"list_migrations", "check_migration", "new_migration", "migrate", "verify_migration", "snapshot",
-             "rollback"}
+ALL_TOOLS = {"list_migrations", "check_migration", "table_history", "new_migration", "migrate", "verify_migration",
+             "snapshot", "rollback"}
 
 
 def table_exists(database_url: str, name: str) -> bool:
@@ -25,7 +25,7 @@ async def test_tools_teach_the_conventions_and_declare_honest_hints(project, mod
     for tool in tools.values():
         assert tool.title and tool.description and tool.output_schema, tool.name
         assert tool.annotations.open_world_hint is False
-    for name in ("list_migrations", "check_migration"):
+    for name in ("list_migrations", "check_migration", "table_history"):
         assert tools[name].annotations.read_only_hint is True
     for name in ("new_migration", "migrate", "verify_migration", "snapshot", "rollback"):
         assert tools[name].annotations.read_only_hint is False, name
@@ -231,3 +231,18 @@ async def test_text_the_os_or_postgres_would_choke_on_is_a_usage_error_and_write
     assert nul_rollback["code"] == "usage" and "rollback_sql" in nul_rollback["message"]
     assert huge["code"] == "usage" and "limit" in huge["message"]
     assert set(project.migrations_dir.iterdir()) == before
+
+
+async def test_table_history_lists_the_migrations_that_made_a_table_what_it_is(project, mode):
+    write_migration(project, "2025-01-01_0900_create_shop.sql",
+                    "CREATE TABLE shop (id int PRIMARY KEY);\n\n-- ROLLBACK:\n-- DROP TABLE shop;\n")
+    write_migration(project, "2025-01-02_0900_add_name.sql", "ALTER TABLE public.shop ADD COLUMN name text;\n")
+    async with serve(project, mode) as client:
+        history = ok(await client.call_tool("table_history", {"name": "Shop"}))
+        refused = failed(await client.call_tool("table_history", {"name": "a.b.c"}))
+    assert history["relation"] == "public.shop"
+    assert [(r["version"], r["role"], r["rollback"], r["line"]) for r in history["references"]] == [
+        ("2025-01-01_0900_create_shop", "creates", False, 1), ("2025-01-01_0900_create_shop", "drops", True, 4),
+        ("2025-01-02_0900_add_name", "alters", False, 1)]
+    assert history["summary"] == "public.shop is named in 2 migration(s)"
+    assert refused["code"] == "usage" and "not a table name" in refused["message"]
