@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 
 from engine.errors import UsageError
 from engine.files import MigrationFile
-from engine.findings import LineIndex, Position, Span
+from engine.findings import LineIndex, Position, Span, relative_path
 from engine.sql import LocatedStatement, analyse
 
 CREATES, ALTERS, DROPS, MENTIONS = "creates", "alters", "drops", "mentions"
@@ -45,8 +45,12 @@ class Relation:
             raise UsageError(f"{text!r} is not a table name", help="give NAME or SCHEMA.NAME, e.g. app.orders")
         return cls.of(names[0] if len(names) == 2 else None, names[-1])
 
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
     def __str__(self) -> str:
-        return self.name if self.schema == DEFAULT_SCHEMA else f"{self.schema}.{self.name}"
+        return self.name if self.schema == DEFAULT_SCHEMA else self.qualified
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,15 @@ class RelationRef:
     span: Span
     role: str
     in_rollback: bool = False
+
+    def to_dict(self, root: Path | None = None) -> dict:
+        """1-based line and column, as `path:line:col` prints them (the CLI's --json and the MCP tool)."""
+        return {"version": self.version, "role": self.role, "rollback": self.in_rollback,
+                "path": relative_path(self.path, root), "line": self.span.start.line + 1,
+                "column": self.span.start.column + 1}
+
+    def location(self, root: Path | None = None) -> str:
+        return f"{relative_path(self.path, root)}:{self.span.start.line + 1}:{self.span.start.column + 1}"
 
 
 def relation_refs(migration: MigrationFile) -> list[RelationRef]:

@@ -128,14 +128,11 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
         from engine.relations import Relation, references
         relation = Relation.parse(name)
         refs = await in_thread(lambda: references(migration_files.discover(settings.migrations_dir), relation))
-        entries = [results.HistoryEntry(version=r.version, role=r.role, rollback=r.in_rollback,
-                                        path=relative(r.path, root), line=r.span.start.line + 1,
-                                        column=r.span.start.column + 1) for r in refs]
         files = len({r.path for r in refs})
-        summary = (f"{relation.schema}.{relation.name} is named in {files} migration(s)" if refs else
-                   f"no migration names {relation.schema}.{relation.name}")
-        return results.HistoryResult(relation=f"{relation.schema}.{relation.name}", references=entries,
-                                     summary=summary)
+        summary = (f"{relation.qualified} is named in {files} migration(s)" if refs else
+                   f"no migration names {relation.qualified}")
+        return results.HistoryResult(relation=relation.qualified, summary=summary,
+                                     references=[results.HistoryEntry(**r.to_dict(root)) for r in refs])
 
     if read_only:
         return
