@@ -141,7 +141,7 @@ def load_settings(
         database_url=url,
         database_source=source,
         tracking_table=tracking_table,
-        lock_timeout=lock_timeout.strip(),
+        lock_timeout="".join(lock_timeout.split()),  # "5 s" -> "5s": the form every SET takes as it is
         lock_retries=lock_retries,
         snapshot_path=path_setting("snapshot_path", "DATABASE.md"),
         backup_dir=path_setting("backup_dir", "backups"),

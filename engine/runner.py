@@ -192,9 +192,8 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         return result
 
 
-def lock_timeout_sql(settings: Settings) -> str:
-    value = settings.lock_timeout.replace(" ", "")
-    return f"SET LOCAL lock_timeout = '{value}'"
+def lock_timeout_sql(settings: Settings, *, local: bool = True) -> str:
+    return f"SET{' LOCAL' if local else ''} lock_timeout = '{settings.lock_timeout}'"
 
 
 @dataclass
@@ -321,7 +320,7 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
     started = time.monotonic()
     for number, statement in enumerate(statements):
         try:
-            conn.execute(f"SET lock_timeout = '{settings.lock_timeout.replace(' ', '')}'")
+            conn.execute(lock_timeout_sql(settings, local=False))
             outcome = execution.run_script(conn, statement.text)
         finally:
             conn.execute("RESET lock_timeout")
@@ -523,7 +522,7 @@ def _rollback_without_transaction(conn: psycopg.Connection, settings: Settings, 
         raise RollbackError(execution.describe(outcome.error))
     statements = sql_parser.parse(step.sql).statements
     for number, statement in enumerate(statements):
-        conn.execute(f"SET lock_timeout = '{settings.lock_timeout.replace(' ', '')}'")
+        conn.execute(lock_timeout_sql(settings, local=False))
         outcome = execution.run_script(conn, statement.text)
         if outcome.error is not None:
             execution.rollback_if_needed(conn)

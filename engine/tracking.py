@@ -219,9 +219,8 @@ def claim_statement(settings: Settings) -> str:
     the same transaction is the re-check (the primary key refuses a second row), so the common case costs
     one cheap statement instead of a query of the table.
     """
-    timeout = settings.lock_timeout.replace(" ", "")
     return (f"SELECT (CASE WHEN pg_try_advisory_xact_lock({lock_key(settings)}) THEN '0' "
-            f"ELSE '{LOCK_BUSY_MARK}' END)::int, set_config('lock_timeout', '{timeout}', true)")
+            f"ELSE '{LOCK_BUSY_MARK}' END)::int, set_config('lock_timeout', '{settings.lock_timeout}', true)")
 
 
 def is_tracking_row_conflict(error: psycopg.Error, settings: Settings) -> bool:
