@@ -139,6 +139,20 @@ def added_columns(node: dict) -> list[tuple[dict, dict]]:
     return out
 
 
+def index_building_constraints(statement: LocatedStatement, ctx: Context, contype: str):
+    """(added column's name, or None for ADD CONSTRAINT; the Constraint) for each constraint of `contype` that an
+    ALTER TABLE adds to a table older than this migration, building a new index (USING INDEX builds none)."""
+    if ctx.is_new_table(statement.node.get("relation")):
+        return
+    for _command, constraint in added_constraints(statement.node):
+        if constraint.get("contype") == contype and not constraint.get("indexname"):
+            yield None, constraint
+    for _command, column in added_columns(statement.node):
+        for constraint in column_constraints(column):
+            if constraint.get("contype") == contype:
+                yield column.get("colname"), constraint
+
+
 def added_constraints(node: dict) -> list[tuple[dict, dict]]:
     """(command, Constraint) for each ADD CONSTRAINT of an ALTER TABLE."""
     out = []
@@ -215,6 +229,20 @@ def end_with_semicolon(ctx: Context, statement: LocatedStatement) -> int:
 NON_TRANSACTIONAL_KINDS = frozenset({
     "IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "VacuumStmt", "AlterSystemStmt", "CreatedbStmt",
     "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterEnumStmt"})
+
+
+def in_transaction_failures(statement: LocatedStatement, ctx: Context, *, concurrently: bool):
+    """The report of the two no-transaction rules: this statement fails in the migration's transaction.
+
+    `concurrently` picks the rule's half of `needs_no_transaction`: the CONCURRENTLY forms, or the rest.
+    """
+    if ctx.migration.no_transaction:
+        return
+    reason = needs_no_transaction(statement, ctx.target_version)
+    if reason and reason[1] == concurrently:
+        yield Report(f"{reason[0]} cannot run inside a transaction block: this migration will fail when applied",
+                     "add '-- pgshift: no-transaction' at the top of the file, and keep this statement in a "
+                     "migration of its own", start=statement.start, end=statement.end, fix=fix_no_transaction())
 
 
 def needs_no_transaction(statement: LocatedStatement, target_version: int) -> tuple[str, bool] | None:

@@ -19,25 +19,20 @@ from __future__ import annotations
 
 from engine.findings import Severity
 from engine.rules import rule
-from engine.rules._support import Context, Report, added_columns, added_constraints, column_constraints, relation_name
+from engine.rules._support import Context, Report, index_building_constraints, relation_name
 
 
 @rule("adding-serial-primary-key-field", Severity.WARNING, kinds={"AlterTableStmt"})
 def check(statement, ctx: Context):
-    relation = statement.node.get("relation")
-    if ctx.is_new_table(relation):
-        return
-    table = relation_name(relation)
-    for _command, constraint in added_constraints(statement.node):
-        if constraint.get("contype") == "CONSTR_PRIMARY" and not constraint.get("indexname"):
+    table = relation_name(statement.node.get("relation"))
+    for column, constraint in index_building_constraints(statement, ctx, "CONSTR_PRIMARY"):
+        start = statement.offset(constraint.get("location"))
+        if column is None:
             yield Report(f"adding a primary key builds its index on '{table}' while reads and writes wait",
                          "CREATE UNIQUE INDEX CONCURRENTLY in a no-transaction migration, then "
-                         "ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
-                         start=statement.offset(constraint.get("location")), end=statement.end)
-    for _command, column in added_columns(statement.node):
-        for constraint in column_constraints(column):
-            if constraint.get("contype") == "CONSTR_PRIMARY":
-                yield Report(f"adding PRIMARY KEY column '{column.get('colname')}' builds an index on '{table}' "
-                             "while reads and writes wait", "add the column, fill it, CREATE UNIQUE INDEX "
-                             "CONCURRENTLY, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
-                             start=statement.offset(constraint.get("location")), end=statement.end)
+                         "ADD CONSTRAINT ... PRIMARY KEY USING INDEX", start=start, end=statement.end)
+        else:
+            yield Report(f"adding PRIMARY KEY column '{column}' builds an index on '{table}' "
+                         "while reads and writes wait", "add the column, fill it, CREATE UNIQUE INDEX "
+                         "CONCURRENTLY, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX", start=start,
+                         end=statement.end)

@@ -18,16 +18,9 @@ from __future__ import annotations
 
 from engine.findings import Severity
 from engine.rules import rule
-from engine.rules._support import (NON_TRANSACTIONAL_KINDS, Context, Report, fix_no_transaction,
-                                    needs_no_transaction)
+from engine.rules._support import NON_TRANSACTIONAL_KINDS, Context, in_transaction_failures
 
 
 @rule("ban-non-transactional-statement-in-transaction", Severity.ERROR, kinds=NON_TRANSACTIONAL_KINDS)
 def check(statement, ctx: Context):
-    if ctx.migration.no_transaction:
-        return
-    reason = needs_no_transaction(statement, ctx.target_version)
-    if reason and not reason[1]:
-        yield Report(f"{reason[0]} cannot run inside a transaction block: this migration will fail when applied",
-                     "add '-- pgshift: no-transaction' at the top of the file, and keep this statement in a "
-                     "migration of its own", start=statement.start, end=statement.end, fix=fix_no_transaction())
+    yield from in_transaction_failures(statement, ctx, concurrently=False)
