@@ -36,12 +36,6 @@ def render_rule(rule: Rule) -> str:
     return "\n".join(out)
 
 
-def rule_markdown(code: str) -> str | None:
-    """One rule's documentation as markdown (the editor's hover), or None for a code that is not a rule."""
-    rule = all_rules().get(code)
-    return render_rule(rule) if rule else None
-
-
 def render_rules_markdown() -> str:
     rules = all_rules()
     table = ["| Rule | Default | What it catches |", "|---|---|---|"]

@@ -11,6 +11,7 @@ from engine.findings import Finding, Position
 from server.lsp.convert import from_position, split_lines
 
 if TYPE_CHECKING:
+    from engine.config import Settings
     from server.lsp.server import PgshiftLanguageServer
 
 
@@ -22,12 +23,15 @@ def codes_at(at: Position, lines: list[str], findings: Iterable[Finding]) -> lis
     return list(dict.fromkeys(found))
 
 
-def hover_for(codes: list[str]) -> types.Hover | None:
-    from engine.rules.docs import rule_markdown
-    docs = [doc for code in codes if (doc := rule_markdown(code))]
-    if not docs:
+def hover_for(codes: list[str], settings: "Settings") -> types.Hover | None:
+    """The documentation of the codes that are rules (a file-format finding has its remedy in its message)."""
+    from engine.lint import rule_catalog
+    from engine.rules import all_rules
+    rules = [code for code in codes if code in all_rules()]
+    if not rules:
         return None
-    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n---\n\n".join(docs)))
+    docs = "\n---\n\n".join(info.markdown for info in rule_catalog(settings, rules))
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=docs))
 
 
 def register(ls: "PgshiftLanguageServer") -> None:
@@ -40,4 +44,5 @@ def register(ls: "PgshiftLanguageServer") -> None:
         lines = split_lines(opened.text)
         at = from_position(params.position, lines, ls.encoding)
         findings = await ls.diagnostics.findings_for(uri, opened)
-        return await asyncio.to_thread(lambda: hover_for(codes_at(at, lines, findings)))
+        settings = opened.live.project.settings
+        return await asyncio.to_thread(lambda: hover_for(codes_at(at, lines, findings), settings))
