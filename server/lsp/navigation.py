@@ -21,60 +21,63 @@ if TYPE_CHECKING:
     from server.lsp.server import OpenMigration, PgshiftLanguageServer
 
 
-def project_migrations(ls: "PgshiftLanguageServer", opened: "OpenMigration") -> list["MigrationFile"]:
-    """Every migration of the document's project, open documents as the editor has them (unsaved edits too)."""
+def project_migrations(ls: "PgshiftLanguageServer", opened: "OpenMigration",
+                       current: "MigrationFile") -> dict[Path, "MigrationFile"]:
+    """Every migration of the document's project by path, open documents as the editor has them (unsaved edits
+    too); `current` is the document asked about, already parsed."""
     from engine.files import discover, parse_migration
     migrations = {m.path: m for m in discover(opened.live.project.settings.migrations_dir)}
     for path in list(migrations):
-        document = ls.document(path_to_uri(path))
+        document = ls.document(path_to_uri(path)) if path != current.path else None
         if document is not None:
             migrations[path] = parse_migration(path, ls.text_of(document))
-    migrations[opened.path] = parse_migration(opened.path, opened.text)
-    return list(migrations.values())
+    migrations[current.path] = current
+    return migrations
 
 
-def to_location(ref: "RelationRef", texts: dict[Path, str], encoding: str) -> types.Location:
-    return types.Location(uri=path_to_uri(ref.path), range=to_range(ref.span, split_lines(texts[ref.path]), encoding))
+def to_location(ref: "RelationRef", migrations: dict[Path, "MigrationFile"], encoding: str) -> types.Location:
+    lines = split_lines(migrations[ref.path].text)
+    return types.Location(uri=path_to_uri(ref.path), range=to_range(ref.span, lines, encoding))
 
 
 def register(ls: "PgshiftLanguageServer") -> None:
     async def relation_under_cursor(params: types.TextDocumentPositionParams):
+        """The open migration, parsed, and the relation named under the cursor (None when there is none)."""
         opened = await ls.open_migration(params.text_document.uri)
         if opened is None:
-            return None, None
+            return None, None, None
         from engine.files import parse_migration
         from engine.relations import relation_at
+        current = parse_migration(opened.path, opened.text)
         at = from_position(params.position, split_lines(opened.text), ls.encoding)
-        relation = await asyncio.to_thread(relation_at, parse_migration(opened.path, opened.text), at)
-        return opened, relation
+        return opened, current, await asyncio.to_thread(relation_at, current, at)
 
     @ls.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: "PgshiftLanguageServer", params: types.DefinitionParams) -> types.Location | None:
-        opened, relation = await relation_under_cursor(params)
+        opened, current, relation = await relation_under_cursor(params)
         if relation is None:
             return None
 
         def find() -> types.Location | None:
             from engine.relations import definition as find_definition
-            migrations = project_migrations(ls, opened)
-            found = find_definition(migrations, relation, opened.path.stem)
-            return to_location(found, {m.path: m.text for m in migrations}, ls.encoding) if found else None
+            migrations = project_migrations(ls, opened, current)
+            found = find_definition(migrations.values(), relation, current.version)
+            return to_location(found, migrations, ls.encoding) if found else None
 
         return await asyncio.to_thread(find)
 
     @ls.feature(types.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: "PgshiftLanguageServer", params: types.ReferenceParams) -> list[types.Location] | None:
-        opened, relation = await relation_under_cursor(params)
+        opened, current, relation = await relation_under_cursor(params)
         if relation is None:
             return None
 
         def find() -> list[types.Location]:
             from engine.relations import CREATES, references as find_references
-            migrations = project_migrations(ls, opened)
-            texts = {m.path: m.text for m in migrations}
-            refs = find_references(migrations, relation)
+            migrations = project_migrations(ls, opened, current)
+            refs = find_references(migrations.values(), relation)
             if not params.context.include_declaration:
                 refs = [r for r in refs if r.role != CREATES]
-            return [to_location(r, texts, ls.encoding) for r in refs]
+            return [to_location(r, migrations, ls.encoding) for r in refs]
 
         return await asyncio.to_thread(find)
