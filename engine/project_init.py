@@ -28,6 +28,13 @@ from engine.findings import Finding, Severity, Span
 MCP_SERVER_NAME = "pgshift"
 HOOK_EVENT = "beforeMCPExecution"
 HOOK_MARKERS = ("hook cursor-mcp", "server.hooks.cursor_mcp_guard")
+# Cursor runs a hook only for the calls its `matcher` (a regular expression, unanchored) matches. Ours names
+# pgshift's tools and pgshift itself, so the hook runs for pgshift's calls and for the few other servers' tools that
+# happen to share a name (which it then answers "ask", never "allow"). tests/test_hook.py checks that every tool
+# the MCP server offers matches. `failClosed`: a hook that crashes or times out blocks the call instead of letting
+# a rollback through unasked.
+HOOK_MATCHER = ("pgshift|backup|check_migration|list_migrations|migrate|new_migration|rollback|snapshot|"
+                "table_history|verify_migration")
 AGENTS_MARKER = "<!-- pgshift:begin"
 EXAMPLE_DESCRIPTION = "create_business_table"
 RULE_FILES = ("pgshift-schema-changes.mdc", "pgshift-migration-files.mdc", "pgshift-database-md.mdc")
@@ -344,9 +351,10 @@ def _plan_hooks_json(planner: _Planner, path: Path, launcher: Launcher) -> None:
         if isinstance(command, str) and any(marker in command for marker in HOOK_MARKERS):
             return  # ours is there already (perhaps with another path): leave it
     command = launcher.hook_command()
-    entries.append({"command": command})
+    entries.append({"command": command, "matcher": HOOK_MATCHER, "failClosed": True})
     planner.change(path, _dump_json(data, previous), previous,
-                   f"{HOOK_EVENT} hook: asks you before pgshift's rollback and migrate tools run ({command})")
+                   f"{HOOK_EVENT} hook: asks you before pgshift's rollback and migrate tools run, and never "
+                   f"approves another server's tools ({command})")
 
 
 def _plan_agents_md(planner: _Planner, path: Path, migrations_rel: str | None) -> None:

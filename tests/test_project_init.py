@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.files import parse_migration
-from engine.project_init import Launcher, plan_init, resolve_launcher
+from engine.project_init import HOOK_MATCHER, Launcher, plan_init, resolve_launcher
 from server.cli.main import main
 
 EXPECTED_FILES = {
@@ -23,6 +23,9 @@ EXPECTED_FILES = {
     "AGENTS.md",
     "migrations/README.md",
 }
+
+# Scoped to pgshift's calls by a matcher, and blocking (not allowing) the call if the hook itself fails.
+OUR_HOOK = {"command": "pgshift hook cursor-mcp", "matcher": HOOK_MATCHER, "failClosed": True}
 
 
 def init(project: Path, *extra: str) -> int:
@@ -46,7 +49,7 @@ def test_empty_project_gets_everything(tmp_path, capsys):
     assert json.loads((tmp_path / ".cursor/mcp.json").read_text()) == {
         "mcpServers": {"pgshift": {"command": "pgshift", "args": ["-C", "${workspaceFolder}", "mcp"]}}}
     assert json.loads((tmp_path / ".cursor/hooks.json").read_text()) == {
-        "version": 1, "hooks": {"beforeMCPExecution": [{"command": "pgshift hook cursor-mcp"}]}}
+        "version": 1, "hooks": {"beforeMCPExecution": [OUR_HOOK]}}
     assert ".pgshift/" in (tmp_path / ".gitignore").read_text().splitlines()
     assert not (tmp_path / "package.json").exists()  # not a Node project: none is invented
 
@@ -119,7 +122,7 @@ def test_existing_hooks_are_kept(tmp_path):
     data = json.loads((cursor / "hooks.json").read_text())
     assert data["hooks"]["afterFileEdit"] == [{"command": "./format.sh"}]
     assert data["hooks"]["beforeMCPExecution"] == [{"command": "./audit.sh"},
-                                                   {"command": "pgshift hook cursor-mcp"}]
+                                                   OUR_HOOK]
 
 
 def test_package_json_scripts_added_without_clobbering(tmp_path, capsys):

@@ -6,10 +6,19 @@ JSON object from stdout: `{"permission": "allow" | "deny" | "ask", "user_message
 its arguments (`tool_input`, an object or a JSON string, depending on the Cursor version) and the server (`command`
 for stdio servers, `url` for remote ones).
 
-Policy: pgshift's tools that change the database (`rollback`, `migrate` without `dry_run`) and any pgshift tool
-this hook does not know get "ask"; the others get "allow"; other servers' tools get "allow" (not ours to judge).
-Input we cannot read gets "ask": a guard that crashes or allows on garbage protects nothing. It never exits
-non-zero, because Cursor treats a failing hook as no answer.
+Which server a call goes to is decided from the command (or url) that starts it, never from the entry's name in
+mcp.json: `pgshift-prod`, `db` or `pgshift` are whatever the person called them, and Cursor's `mcp_server_name` /
+`MCP:<server>:<tool>` only repeat that name. A call is pgshift's when the command's program is `pgshift`
+(`pgshift.exe`, any path), or this hook's own Python running `-m server` (what `pgshift init` writes when there is
+no pgshift executable).
+
+Policy: on pgshift's server, the tools that change the database (`rollback`, `migrate` without `dry_run`) and any
+tool this hook does not know get "ask"; the read-only ones get "allow". Everything else gets "ask" and never
+"allow": another server's tool (in Cursor a hook's "allow" is what skips the per-call approval, and that is not
+pgshift's to give), a call whose server cannot be told (a url, or no command at all), another hook event, and input
+we cannot read. `pgshift init` also scopes the hook with a `matcher` (HOOK_MATCHER in engine/project_init.py) so
+that Cursor runs it only for calls that name pgshift or one of its tools; the verdicts above do not rely on it. It
+never exits non-zero, because Cursor treats a failing hook as no answer.
 
 Run as `pgshift hook cursor-mcp` or `python -m server.hooks.cursor_mcp_guard`.
 """
@@ -17,21 +26,21 @@ Run as `pgshift hook cursor-mcp` or `python -m server.hooks.cursor_mcp_guard`.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
-
-SERVER_NAME = "pgshift"
 
 # Tools that only read, or only write files the person reviews in git (a new migration file, DATABASE.md).
 ALLOWED_TOOLS = frozenset({"list_migrations", "check_migration", "table_history", "verify_migration",
                            "new_migration", "snapshot"})
 ASK_TOOLS = frozenset({"rollback", "migrate"})
+KNOWN_TOOLS = ALLOWED_TOOLS | ASK_TOOLS
 
-# `pgshift mcp`, `/path/to/pgshift mcp`, `pgshift.exe -C dir mcp`, or the `python -m server mcp` fallback that
-# `pgshift init` writes when no pgshift executable exists.
-_PGSHIFT_COMMAND_RE = re.compile(r"(^|[\s/\\\"'])pgshift(\.exe)?([\s\"']|$)|\s-m\s+server(\s|$)", re.IGNORECASE)
+_PROGRAM_SUFFIXES = (".exe", ".cmd", ".bat")
+_PYTHON_RE = re.compile(r"python(\d+(\.\d+)*)?w?", re.IGNORECASE)
 _PREFIXED_TOOL_RE = re.compile(r"^mcp[:_](?P<server>.+?)[:](?P<tool>[^:]+)$", re.IGNORECASE)
 
 
@@ -68,15 +77,24 @@ def _decide(payload: Any) -> Decision:
         return _unreadable("the hook input is not a JSON object")
     event = payload.get("hook_event_name")
     if event is not None and event != "beforeMCPExecution":
-        return ALLOW  # wired to another event by hand; nothing of ours to guard there
+        return _no_verdict(f"pgshift's hook only judges MCP tool calls, not {event}",
+                           "This hook is wired to an event it does not judge; the person was asked.")
     raw_name = payload.get("tool_name")
     if not isinstance(raw_name, str) or not raw_name.strip():
         return _unreadable("the hook input has no tool_name")
 
-    server, tool = _split_tool_name(raw_name.strip())
-    ours = _is_pgshift_call(payload, server, tool)
-    if not ours:
-        return ALLOW
+    named_server, tool = _split_tool_name(raw_name.strip())
+    label = _server_label(payload, named_server)
+    origin = server_origin(payload, named_server)
+    if origin == "other":
+        return _no_verdict(f"'{tool}'{label} is not pgshift's tool, so pgshift's hook does not approve it; decide "
+                           "as you would without pgshift",
+                           "This tool is not pgshift's; the person was asked.")
+    if origin == "unknown":
+        return _no_verdict(f"cannot tell whether '{tool}'{label} is pgshift's (Cursor did not say which command "
+                           "starts its server), so it asks you",
+                           "The pgshift hook could not tell which server this tool belongs to, so the person "
+                           "was asked.")
 
     arguments = _tool_arguments(payload.get("tool_input"))
     if arguments is None:
@@ -121,21 +139,66 @@ def _split_tool_name(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-def _is_pgshift_call(payload: dict, server_from_name: str | None, tool: str) -> bool:
-    for key in ("server_name", "server", "mcp_server"):  # not in Cursor's documented input, but cheap to honour
-        value = payload.get(key)
-        if isinstance(value, str) and value:
-            return value == SERVER_NAME
-    if server_from_name is not None:
-        return server_from_name == SERVER_NAME
+def server_origin(payload: dict, named_server: str | None = None) -> str:
+    """"pgshift", "other" or "unknown": whose server the call goes to, judged by what starts it, not its name."""
+    names = {n.strip() for n in (named_server, payload.get("mcp_server_name"), payload.get("server_name"))
+             if isinstance(n, str) and n.strip()}
     command = payload.get("command")
-    if isinstance(command, str) and command.strip():
-        return bool(_PGSHIFT_COMMAND_RE.search(command))
-    if isinstance(payload.get("url"), str) and payload["url"]:
-        return False  # pgshift's server is stdio-only
-    # Nothing says which server this is: treat our tool names as ours, since asking costs a click and allowing a
-    # rollback by mistake costs data.
-    return tool in ALLOWED_TOOLS or tool in ASK_TOOLS
+    # Cursor's GUI sends a remote server's name as its command; a name says nothing about what runs.
+    if isinstance(command, str) and command.strip() and command.strip() not in names:
+        return "pgshift" if is_pgshift_command(command) else "other"
+    for key in ("url", "mcp_server_url"):
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            return "other"  # pgshift's MCP server speaks stdio only
+    return "unknown"
+
+
+def is_pgshift_command(command: str) -> bool:
+    """`pgshift …` (any path, `.exe` on Windows), or this hook's own Python running `-m server …`."""
+    words = _command_words(command)
+    if not words:
+        return False
+    program = re.split(r"[\\/]", words[0])[-1].lower()
+    for suffix in _PROGRAM_SUFFIXES:
+        program = program.removesuffix(suffix)
+    if program == "pgshift":
+        return True
+    # `python -m server` is any project's `server` package, unless the Python is the one pgshift runs in.
+    if _PYTHON_RE.fullmatch(program) and words[1:3] == ["-m", "server"]:
+        return _same_file(words[0], sys.executable)
+    return False
+
+
+def _command_words(command: str) -> list[str]:
+    """The program (which may be quoted and, on Windows, hold backslashes) and the shell words after it."""
+    text = command.strip()
+    if not text:
+        return []
+    if text[0] in "\"'":
+        end = text.find(text[0], 1)
+        first, rest = (text[1:], "") if end == -1 else (text[1:end], text[end + 1:])
+    else:
+        first, _, rest = text.partition(" ")
+        first, _, more = first.partition("\t")
+        rest = f"{more} {rest}"
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    return [first, *words]
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _server_label(payload: dict, named_server: str | None) -> str:
+    name = payload.get("mcp_server_name") or payload.get("server_name") or named_server
+    return f" (server '{name}')" if isinstance(name, str) and name.strip() else ""
 
 
 def _tool_arguments(raw: Any) -> dict | None:
@@ -168,6 +231,11 @@ def _rollback_scope(arguments: dict) -> str:
     if isinstance(steps, int) and not isinstance(steps, bool) and steps > 1:
         return f"the last {steps} migrations"
     return "the last applied migration"
+
+
+def _no_verdict(user_message: str, agent_message: str) -> Decision:
+    """For a call that is not (or may not be) pgshift's: "ask", the one answer that never skips the person."""
+    return Decision("ask", user_message=f"pgshift hook: {user_message}.", agent_message=agent_message)
 
 
 def _unreadable(reason: str) -> Decision:
