@@ -55,16 +55,18 @@ PACKAGE_SCRIPTS = {
 class Launcher:
     """How Cursor, its hooks and npm scripts start this pgshift.
 
-    `kind` is one of: `path` (plain `pgshift`, found on PATH; portable), `workspace` (a virtualenv inside the
-    project: `${workspaceFolder}/...` in mcp.json, a project-relative path elsewhere; portable for a team that
-    uses the same layout), `absolute` (this machine's path; works from a GUI-started Cursor whose PATH lacks the
-    virtualenv, but teammates need their own), `python` (no pgshift executable: `python -m server`), `given`.
+    `kind` is one of: `path` (plain `pgshift`, found on PATH outside any virtualenv; portable), `workspace` (a
+    virtualenv inside the project: `${workspaceFolder}/...` in mcp.json, a project-relative path elsewhere; portable
+    for a team that uses the same layout), `absolute` (this machine's path; works from a desktop-started Cursor
+    whose PATH is not the terminal's, but teammates need their own), `python` (no pgshift executable:
+    `python -m server`), `given`. `reason` says why that one was chosen, for init's output.
     """
 
     kind: str
     program: str  # for shells (hooks.json, package.json), relative to the project root when kind is workspace
     mcp_command: str  # for .cursor/mcp.json, which Cursor starts itself (and interpolates ${workspaceFolder} in)
     prefix: tuple[str, ...] = ()  # arguments before the pgshift verb, e.g. ("-m", "server")
+    reason: str = ""
 
     def mcp_entry(self) -> dict[str, Any]:
         # Cursor starts stdio servers with an unrelated working directory (often /): name the project
@@ -88,18 +90,19 @@ def resolve_launcher(
     project_root: Path,
     *,
     executable: str | None = None,
-    which: Callable[[str], str | None] = shutil.which,
+    which: Callable[[str], str | None] | None = None,
     environ: Mapping[str, str] | None = None,
     given: str | None = None,
 ) -> Launcher:
     """Decide how editors should start the pgshift that is running now (see `Launcher` for the choices)."""
     if given:
-        return Launcher("given", given, given)
+        return Launcher("given", given, given, reason="given with --pgshift-command")
     env = os.environ if environ is None else environ
     python = Path(executable or sys.executable)
     script = python.parent / ("pgshift.exe" if os.name == "nt" else "pgshift")
     if not script.is_file():
-        return Launcher("python", str(python), str(python), ("-m", "server"))
+        return Launcher("python", str(python), str(python), ("-m", "server"),
+                        reason=f"there is no pgshift executable next to {python}")
     root = project_root.resolve()
     script = script.parent.resolve() / script.name  # not script.resolve(): a venv's python is a symlink
     try:
@@ -108,15 +111,33 @@ def resolve_launcher(
         inside = None
     if inside is not None:
         relative = PurePosixPath(*inside.parts).as_posix()
-        return Launcher("workspace", relative, "${workspaceFolder}/" + relative)
-    found = which("pgshift")
-    if found and _same_file(found, script):
-        # On PATH only because a virtualenv is activated in this terminal? Cursor started from the desktop will
-        # not have it, so that does not count.
-        venv = env.get("VIRTUAL_ENV")
-        if not (venv and _is_within(Path(found), Path(venv))):
-            return Launcher("path", "pgshift", "pgshift")
-    return Launcher("absolute", str(script.absolute()), str(script.absolute()))
+        return Launcher("workspace", relative, "${workspaceFolder}/" + relative,
+                        reason="pgshift is installed in a virtualenv inside the project")
+    found = (which or shutil.which)("pgshift")
+    venv = _virtualenv_of(script, env)
+    if found and _same_file(found, script) and venv is None:
+        return Launcher("path", "pgshift", "pgshift",
+                        reason=f"pgshift on PATH is this installation ({found}), outside any virtualenv")
+    absolute = str(script.absolute())
+    if venv is not None:
+        # On PATH only because this terminal activated the virtualenv or put its bin on PATH by hand: Cursor
+        # started from the desktop does not read the shell's start-up files, so a bare `pgshift` would not start.
+        why = (f"pgshift is in the virtualenv {venv}, whose bin a Cursor started from the desktop does not have "
+               "on PATH")
+    else:
+        why = "this pgshift is not the one a bare `pgshift` on PATH finds"
+    return Launcher("absolute", absolute, absolute, reason=why)
+
+
+def _virtualenv_of(script: Path, env: Mapping[str, str]) -> Path | None:
+    """The virtualenv holding this pgshift executable (its folder has pyvenv.cfg, or it is $VIRTUAL_ENV's)."""
+    folder = script.parent.parent
+    if (folder / "pyvenv.cfg").is_file():
+        return folder
+    active = env.get("VIRTUAL_ENV")
+    if active and _is_within(script, Path(active)):
+        return Path(active)
+    return None
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

@@ -251,3 +251,30 @@ def test_plan_is_data_and_writes_nothing(tmp_path):
     assert tree(tmp_path) == {}
     assert plan.example_migration == tmp_path.resolve() / "migrations/2025-01-17_1430_create_business_table.sql"
     assert all(change.previous is None for change in plan.changes)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX virtualenv layout")
+def test_virtualenv_bin_on_path_by_hand_gets_the_absolute_path(tmp_path, monkeypatch, capsys):
+    """PATH=venv/bin:$PATH without `activate` (no VIRTUAL_ENV): a desktop-started Cursor would not find `pgshift`."""
+    python = fake_install(tmp_path / "venv/bin")
+    (tmp_path / "venv/pyvenv.cfg").write_text("home = /usr/bin\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    on_path = str(tmp_path / "venv/bin/pgshift")
+    launcher = resolve_launcher(project, executable=str(python), which=lambda _: on_path, environ={})
+    assert launcher.kind == "absolute"
+    assert launcher.mcp_entry() == {"command": on_path, "args": ["-C", "${workspaceFolder}", "mcp"]}
+    assert launcher.hook_command() == f"{on_path} hook cursor-mcp"
+
+    # what init writes and says, end to end: the CLI resolves the launcher from the running interpreter
+    import engine.project_init as project_init
+    monkeypatch.setattr(project_init.sys, "executable", str(python))
+    monkeypatch.setattr(project_init.shutil, "which", lambda _: on_path)
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    assert main(["-C", str(project), "init"]) == 0
+    assert json.loads((project / ".cursor/mcp.json").read_text())["mcpServers"]["pgshift"]["command"] == on_path
+    [hook] = json.loads((project / ".cursor/hooks.json").read_text())["hooks"]["beforeMCPExecution"]
+    assert hook["command"] == f"{on_path} hook cursor-mcp"
+    out = capsys.readouterr().out
+    assert f"by its absolute path on this machine ({on_path})" in out
+    assert "a Cursor started from the desktop does not have on PATH" in out

@@ -21,18 +21,21 @@ HELP = "set this project up: migrations folder, Cursor MCP server, rules and hoo
 ORDER = 5
 
 LAUNCHER_NOTES = {
-    "workspace": "Cursor starts pgshift from the project's virtualenv ({program}).",
-    "absolute": "Cursor starts pgshift by its absolute path on this machine ({program}); teammates with another "
-                "layout should run `pgshift init` themselves or edit .cursor/mcp.json and .cursor/hooks.json.",
-    "python": "No pgshift executable was found next to {program}, so Cursor starts it as `python -m server`.",
+    "path": "Cursor starts pgshift as `pgshift`, found on PATH: {reason}.",
+    "workspace": "Cursor starts pgshift from the project's virtualenv ({program}): {reason}.",
+    "absolute": "Cursor starts pgshift by its absolute path on this machine ({program}): {reason}. Teammates with "
+                "another layout should run `pgshift init` themselves or edit .cursor/mcp.json and .cursor/hooks.json.",
+    "python": "Cursor starts pgshift as `{program} -m server`: {reason}.",
+    "given": "Cursor starts pgshift as `{program}`: {reason}.",
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show the changes (with diffs) without writing")
     parser.add_argument("--pgshift-command", metavar="CMD",
-                        help="how Cursor, the hook and npm scripts should start pgshift (default: `pgshift` when "
-                             "it is on PATH, else the project's virtualenv or this executable's absolute path)")
+                        help="how Cursor, the hook and npm scripts should start pgshift (default: the project's "
+                             "virtualenv, else `pgshift` when PATH finds this one outside any virtualenv, else "
+                             "this executable's absolute path)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -69,12 +72,12 @@ def _report(plan: InitPlan, ctx: CliContext, *, dry_run: bool) -> None:
     if plan.nothing_to_do:
         ctx.say("Nothing to do: this project is already set up.")
         return
+    note = LAUNCHER_NOTES.get(plan.launcher.kind)
+    if note:
+        ctx.say(note.format(program=plan.launcher.program, reason=plan.launcher.reason or "as configured"))
     if dry_run:
         ctx.say("Run `pgshift init` without --dry-run to make these changes.")
         return
-    note = LAUNCHER_NOTES.get(plan.launcher.kind)
-    if note:
-        ctx.say(note.format(program=plan.launcher.program))
     _next_steps(plan, ctx)
 
 
@@ -111,7 +114,8 @@ def _to_json(plan: InitPlan, *, written: bool) -> dict:
         "ok": True,
         "written": written,
         "root": str(plan.root),
-        "launcher": {"kind": plan.launcher.kind, "mcp": plan.launcher.mcp_entry()},
+        "launcher": {"kind": plan.launcher.kind, "reason": plan.launcher.reason, "mcp": plan.launcher.mcp_entry(),
+                     "hook": plan.launcher.hook_command()},
         "changes": [{"path": _rel(plan, c.path), "action": c.action, "summary": c.summary} for c in plan.changes],
         "notes": [{"path": _rel(plan, n.path), "message": n.message, "conflict": n.conflict} for n in plan.notes],
     }
