@@ -2,6 +2,8 @@
 
 Any command takes an object argument with `"uri"`: it then runs on that document's project (the CodeLens
 commands pass it). Without one it runs on the only project documents were opened in, else the workspace's.
+Arguments are checked first (server/lsp/command_args.py): an unknown option or a wrong type is shown to the
+person and answered with an InvalidParams error, and nothing runs.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from engine import scaffold
 from engine.config import Settings
 from engine.errors import PgshiftError
 from engine.redaction import redact
+from server.lsp import command_args
 from server.lsp.project import path_to_uri, uri_to_path
 from server.lsp.server import PgshiftLanguageServer  # at run time: pygls reads command annotations
 
@@ -91,13 +95,18 @@ async def run_engine(ls: PgshiftLanguageServer, title: str, work: Callable[[Call
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome))
 
 
-def options_of(args: tuple) -> dict:
-    """The command's object argument (options, and the document whose project it runs on), or {}."""
-    return next((a for a in args if isinstance(a, dict)), {})
+def arguments_of(ls: PgshiftLanguageServer, name: str, args: tuple) -> command_args.Arguments:
+    """The command's arguments, checked; on a mistake the person is told and the request fails (InvalidParams)."""
+    try:
+        return command_args.parse(name, args)
+    except command_args.CommandArgumentError as error:
+        message = f"pgshift: {error}. Nothing was run. Usage: {command_args.usage(name)}"
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+        raise JsonRpcInvalidParams(message) from None
 
 
-async def project_of(ls: PgshiftLanguageServer, args: tuple) -> "LiveProject":
-    uri = options_of(args).get("uri")
+async def project_of(ls: PgshiftLanguageServer, options: dict) -> "LiveProject":
+    uri = options.get("uri")
     found = await ls.projects.for_uri(uri) if isinstance(uri, str) else None
     return found[1] if found is not None else await ls.projects.default()
 
@@ -124,8 +133,8 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def migrate(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import runner
 
-        options = options_of(args)
-        live = await project_of(ls, args)
+        options = arguments_of(ls, "pgshift.migrate", args).options
+        live = await project_of(ls, options)
         settings = live.project.settings
         try:
             result = await run_engine(ls, "pgshift migrate", lambda report: runner.migrate(
@@ -145,7 +154,8 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def list_(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import status
 
-        settings = (await project_of(ls, args)).project.settings
+        options = arguments_of(ls, "pgshift.list", args).options
+        settings = (await project_of(ls, options)).project.settings
         try:
             report = await asyncio.to_thread(status.list_migrations, settings)
         except PgshiftError as error:
@@ -157,11 +167,11 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def rollback(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine import runner
 
-        options = options_of(args)
-        live = await project_of(ls, args)
+        options = arguments_of(ls, "pgshift.rollback", args).options
+        live = await project_of(ls, options)
         settings = live.project.settings
         try:
-            plan = await asyncio.to_thread(runner.plan_rollback, settings, steps=int(options.get("steps", 1)),
+            plan = await asyncio.to_thread(runner.plan_rollback, settings, steps=options.get("steps", 1),
                                            to=options.get("to"))
         except PgshiftError as error:
             return failure(ls, error, settings)
@@ -183,9 +193,10 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.new")
     async def new(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        description = str(args[0]) if args and isinstance(args[0], str) and args[0] else "new migration"
-        sql = str(args[1]) if len(args) > 1 and isinstance(args[1], str) and args[1] else None
-        settings = (await project_of(ls, args)).project.settings
+        given = arguments_of(ls, "pgshift.new", args)
+        description = given.positional.get("description") or "new migration"
+        sql = given.positional.get("sql")
+        settings = (await project_of(ls, given.options)).project.settings
         try:
             made = await asyncio.to_thread(scaffold.new_migration, settings, description, sql=sql)
         except PgshiftError as error:
@@ -198,7 +209,8 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def snapshot(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine.snapshot import snapshot as take_snapshot
 
-        settings = (await project_of(ls, args)).project.settings
+        options = arguments_of(ls, "pgshift.snapshot", args).options
+        settings = (await project_of(ls, options)).project.settings
         try:
             result = await run_engine(ls, "pgshift snapshot", lambda report: take_snapshot(settings))
         except PgshiftError as error:
@@ -209,8 +221,9 @@ def register(ls: PgshiftLanguageServer) -> None:
     async def verify(ls: PgshiftLanguageServer, *args: Any) -> dict:
         from engine.verify import verify as run_verify
 
-        versions = [str(a) for a in args if isinstance(a, str)] or None
-        settings = (await project_of(ls, args)).project.settings
+        given = arguments_of(ls, "pgshift.verify", args)
+        versions = given.rest or None
+        settings = (await project_of(ls, given.options)).project.settings
         try:
             result = await run_engine(ls, "pgshift verify", lambda report: run_verify(
                 settings, versions, on_progress=lambda message, _detail: report(str(message))))
@@ -223,12 +236,15 @@ def register(ls: PgshiftLanguageServer) -> None:
         return plain(result, settings.project_root)
 
     @ls.command("pgshift.open")
-    async def open_(ls: PgshiftLanguageServer, uri: str) -> dict:
+    async def open_(ls: PgshiftLanguageServer, *args: Any) -> dict:
+        uri = arguments_of(ls, "pgshift.open", args).positional["uri"]
         return {"ok": await _show(ls, uri)}
 
     @ls.command("pgshift.renameFile")
-    async def rename_file(ls: PgshiftLanguageServer, uri: str, new_uri: str) -> dict:
+    async def rename_file(ls: PgshiftLanguageServer, *args: Any) -> dict:
         """The rename quick fix for clients without resourceOperations: rename on disk, open the new file."""
+        given = arguments_of(ls, "pgshift.renameFile", args).positional
+        uri, new_uri = given["uri"], given["newUri"]
         old, new = uri_to_path(uri), uri_to_path(new_uri)
         if old is None or new is None or new.exists():
             ls.window_show_message(types.ShowMessageParams(
