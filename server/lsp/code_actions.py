@@ -199,7 +199,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
             span=from_range(params.range, split_lines(text), ls.encoding),
             only=tuple(params.context.only) if params.context.only else None, encoding=ls.encoding,
             settings=settings, document_changes=ls.supports_document_changes,
-            can_rename=ls.supports_resource_operation(types.ResourceOperationKind.Rename),
+            can_rename=ls.supports_rename_file,
             can_create=ls.supports_resource_operation(types.ResourceOperationKind.Create),
             newline=newline_of(opened.source))
         return await asyncio.to_thread(build_actions, request)

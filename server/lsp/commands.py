@@ -242,28 +242,44 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.renameFile")
     async def rename_file(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        """The rename quick fix for clients without resourceOperations: rename on disk, open the new file."""
+        """The rename quick fix for clients that cannot rename files: rename on disk, then show the new file.
+
+        The editor's buffer still names the old path, and saving it would write the old file again: a second copy
+        of the migration. So the new file is shown where the client can (window/showDocument), and the message
+        says what happened and what to do with the old buffer.
+        """
         given = arguments_of(ls, "pgshift.renameFile", args).positional
         uri, new_uri = given["uri"], given["newUri"]
         old, new = uri_to_path(uri), uri_to_path(new_uri)
-        if old is None or new is None or new.exists():
+        problem = ("not a file URI" if old is None or new is None
+                   else f"{new.name} exists already" if new.exists()
+                   else f"{old.name} does not exist" if not old.exists() and ls.document(uri) is None else None)
+        if problem is not None:
             ls.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Error, message=f"pgshift: cannot rename to {new}: it exists"))
+                type=types.MessageType.Error, message=f"pgshift: cannot rename {old or uri} to {new or new_uri}: "
+                                                      f"{problem}; nothing was changed"))
             return {"ok": False}
         document = ls.document(uri)
         if document is not None:  # keep unsaved edits: write the buffer's text under the new name
             await asyncio.to_thread(new.write_text, document.source, encoding="utf-8")
-            await asyncio.to_thread(os.remove, old)
+            await asyncio.to_thread(old.unlink, missing_ok=True)
         else:
             await asyncio.to_thread(os.rename, old, new)
-        await _show(ls, new_uri)
-        return {"ok": True, "uri": new_uri}
+        shown = await _show(ls, new_uri, announce=False)
+        follow = ("it is open now" if shown else f"open {new.name}")
+        ls.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Warning,
+            message=f"pgshift: renamed {old.name} to {new.name} ({follow}). Close {old.name} without saving it: "
+                    "saving would write the old file again, a second copy of this migration."))
+        return {"ok": True, "uri": new_uri, "shown": shown}
 
 
-async def _show(ls: PgshiftLanguageServer, uri: str) -> bool:
+async def _show(ls: PgshiftLanguageServer, uri: str, *, announce: bool = True) -> bool:
+    """Ask the client to show a document (window/showDocument); without that, say where it is if `announce`."""
     if not ls._capability("window", "show_document", "support"):
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
-                                                       message=f"pgshift: created {uri_to_path(uri)}"))
+        if announce:
+            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                           message=f"pgshift: created {uri_to_path(uri)}"))
         return False
     result = await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
     return bool(result and result.success)

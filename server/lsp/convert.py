@@ -113,11 +113,13 @@ def to_code_action(fix: Fix, *, uri: str, version: int | None, lines: Sequence[s
                    preferred: bool = True) -> types.CodeAction:
     """A quick fix from an engine `Fix`.
 
-    A rename becomes a RenameFile document change; a client that cannot rename files gets the
-    `pgshift.renameFile` command instead, which renames on disk and opens the new file.
+    A rename becomes a RenameFile document change, so that the client renames the file and its buffer follows;
+    a client that cannot rename files gets the `pgshift.renameFile` command instead, which renames on disk and
+    opens the new file where it can. `can_rename` alone decides: RenameFile lives in documentChanges, which a
+    client listing it among its resource operations takes whatever `document_changes` says.
     """
     if fix.rename_to is not None and new_uri is not None:
-        if can_rename and document_changes:
+        if can_rename:
             edit = types.WorkspaceEdit(document_changes=[types.RenameFile(old_uri=uri, new_uri=new_uri)])
             return types.CodeAction(title=fix.title, kind=types.CodeActionKind.QuickFix,
                                     diagnostics=list(diagnostics) or None, edit=edit, is_preferred=preferred)

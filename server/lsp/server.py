@@ -99,6 +99,16 @@ class PgshiftLanguageServer(LanguageServer):
         return self.supports_document_changes and kind in kinds
 
     @property
+    def supports_rename_file(self) -> bool:
+        """The client renames files itself (and its buffer follows) from a RenameFile change.
+
+        Listing "rename" in resourceOperations is enough: such changes exist only inside documentChanges, so a
+        client that lists them takes documentChanges (Neovim lists them without declaring documentChanges).
+        """
+        kinds = self._capability("workspace", "workspace_edit", "resource_operations") or []
+        return types.ResourceOperationKind.Rename in kinds
+
+    @property
     def supports_progress(self) -> bool:
         return bool(self._capability("window", "work_done_progress"))
 

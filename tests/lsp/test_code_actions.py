@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
+from pytest_lsp import client_capabilities
 
-from tests.lsp.conftest import codes, open_document, start, stop, wait_for_diagnostics, wait_for_shown, write
+from tests.lsp.conftest import (change_document, codes, open_document, start, stop, wait_for_diagnostics,
+                                write)
 
 EVERYTHING = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=10_000, character=0))
 
@@ -53,25 +56,87 @@ async def test_a_badly_named_file_is_renamed_with_a_rename_file_change(client, p
     assert change.new_uri == (project_dir / "migrations" / "2024-05-01_1200_add_users.sql").as_uri()
 
 
-async def test_without_resource_operations_the_rename_is_a_command_that_renames_on_disk(project_dir,
-                                                                                       database_url):
-    client = await start(project_dir, database_url, capabilities="neovim@v0.11.0")  # no documentChanges
+BAD_NAME, GOOD_NAME = "20240501120000_add users.sql", "2024-05-01_1200_add_users.sql"
+
+
+async def test_neovim_gets_a_rename_file_change_so_its_buffer_follows(project_dir, database_url):
+    # Neovim lists rename among its resource operations without declaring documentChanges: the client renames,
+    # and moves its buffer to the new name, only when it gets the RenameFile change.
+    client = await start(project_dir, database_url, capabilities="neovim@v0.7.0")
     try:
-        path = write(project_dir, "20240501120000_add users.sql", "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n")
+        path = write(project_dir, BAD_NAME, "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n")
         uri = open_document(client, path)
-        await wait_for_shown(client, uri, lambda d: "file-name" in codes(d))  # Neovim pulls
+        await wait_for_diagnostics(client, uri, lambda d: "file-name" in codes(d))  # 0.7 does not pull
+        rename = next(a for a in await actions(client, uri) if a.title.startswith("Rename to"))
+        assert rename.command is None
+        [change] = rename.edit.document_changes
+        assert isinstance(change, types.RenameFile)
+        assert (change.old_uri, change.new_uri) == (uri, (project_dir / "migrations" / GOOD_NAME).as_uri())
+    finally:
+        await stop(client)
+
+
+def with_show_document(base: str) -> types.ClientCapabilities:
+    capabilities = client_capabilities(base)
+    capabilities.window = capabilities.window or types.WindowClientCapabilities()
+    capabilities.window.show_document = types.ShowDocumentClientCapabilities(support=True)
+    return capabilities
+
+
+@pytest.mark.parametrize("shows_documents", [True, False], ids=["showDocument", "no showDocument"])
+async def test_without_resource_operations_the_rename_command_renames_and_says_so(project_dir, database_url,
+                                                                                   shows_documents):
+    # eglot (Emacs 29) declares documentChanges but no resource operations, and no showDocument; newer eglot
+    # versions show documents.
+    capabilities = with_show_document("emacs") if shows_documents else "emacs"
+    client = await start(project_dir, database_url, capabilities=capabilities)
+    try:
+        path = write(project_dir, BAD_NAME, "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n")
+        uri = open_document(client, path)
+        change_document(client, uri, "SELECT 2;\n-- ROLLBACK:\n-- SELECT 2;\n", 2)  # unsaved, and kept
+        await wait_for_diagnostics(client, uri, lambda d: "file-name" in codes(d))
         rename = next(a for a in await actions(client, uri) if a.title.startswith("Rename to"))
         assert rename.edit is None and rename.command.command == "pgshift.renameFile"
 
         result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
             command=rename.command.command, arguments=rename.command.arguments))
 
-        target = project_dir / "migrations" / "2024-05-01_1200_add_users.sql"
-        assert result["ok"] and target.read_text(encoding="utf-8").startswith("SELECT 1;")
+        target = project_dir / "migrations" / GOOD_NAME
+        assert result["ok"] and target.read_text(encoding="utf-8").startswith("SELECT 2;")
         assert not path.exists()
-        assert client.shown_documents[-1].uri == target.as_uri()
+        said = client.messages[-1].message
+        assert said.startswith(f"pgshift: renamed {BAD_NAME} to {GOOD_NAME}")
+        assert "created" not in said
+        assert f"Close {BAD_NAME} without saving it" in said
+        if shows_documents:
+            assert result["shown"] and client.shown_documents[-1].uri == target.as_uri()
+            assert client.shown_documents[-1].take_focus
+            assert "it is open now" in said
+        else:
+            assert not result["shown"] and client.shown_documents == []
+            assert f"open {GOOD_NAME}" in said
+
+        # The editor moves on to the new file: it has no file-name finding, and the old one is gone for good.
+        client.text_document_did_close(types.DidCloseTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        new_uri = open_document(client, target)
+        assert "file-name" not in codes(await wait_for_diagnostics(client, new_uri))
+        assert sorted(p.name for p in (project_dir / "migrations").iterdir()) == [GOOD_NAME]
     finally:
         await stop(client)
+
+
+async def test_a_rename_onto_an_existing_file_changes_nothing(client, project_dir):
+    path = write(project_dir, BAD_NAME, "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n")
+    taken = write(project_dir, GOOD_NAME, "SELECT 3;\n-- ROLLBACK:\n-- SELECT 3;\n")
+
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="pgshift.renameFile", arguments=[path.as_uri(), taken.as_uri()]))
+
+    assert result == {"ok": False}
+    assert f"{GOOD_NAME} exists already; nothing was changed" in client.messages[-1].message
+    assert path.read_text(encoding="utf-8") == "SELECT 1;\n-- ROLLBACK:\n-- SELECT 1;\n"
+    assert taken.read_text(encoding="utf-8") == "SELECT 3;\n-- ROLLBACK:\n-- SELECT 3;\n"
 
 
 async def test_a_missing_rollback_block_is_added_with_the_inferred_inverse(client, project_dir):
