@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 
 import warnings
 from dataclasses import dataclass
@@ -105,7 +106,25 @@ def connect(target: Target, *, autocommit: bool = True, timeout: int = CONNECT_T
             f"cannot connect to {target.display}: {reason}",
             help="check that the server is running and the connection settings (--database-url, DATABASE_URL, "
                  "[tool.pgshift] database_url or PG* variables)",
+            reason=_failure_kind(exc),
         ) from None
+
+
+# libpq's words when the server answered and refused the login (its SQLSTATE, class 28, is not always set).
+_AUTH_FAILED = re.compile(r'authentication failed|no password supplied|pg_hba\.conf|role ".*" does not exist')
+
+
+def _failure_kind(exc: psycopg.Error) -> str:
+    """Why a connection failed, for a short label: "auth-failed", "not-answering", "rejected" (the server
+    answered no for another reason: no such database, too many connections) or "unreachable"."""
+    text = str(exc)
+    if (getattr(exc, "sqlstate", None) or "").startswith("28") or _AUTH_FAILED.search(text):
+        return "auth-failed"
+    if "timeout expired" in text:
+        return "not-answering"
+    if "FATAL:" in text:
+        return "rejected"
+    return "unreachable"
 
 
 @contextlib.contextmanager

@@ -32,10 +32,19 @@ class ConfigError(PgshiftError):
 
 
 class DatabaseUnavailableError(PgshiftError):
-    """The server could not be reached or refused us; the message never contains a password."""
+    """The server could not be reached or refused us; the message never contains a password.
+
+    `reason` tells the cases apart for whoever labels them (the editor's CodeLens): "unreachable" (refused, no
+    such host), "auth-failed" (the server answered and refused the login), "rejected" (it answered no for another
+    reason: no such database, too many connections) or "not-answering" (connect timeout).
+    """
 
     code = "database-unavailable"
     exit_code = 2
+
+    def __init__(self, message: str, *, reason: str = "unreachable", **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
 
 
 class MigrationFileError(PgshiftError):

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from lsprotocol import types
 
 from engine.config import Settings
-from engine.errors import PgshiftError
+from engine.errors import DatabaseUnavailableError, PgshiftError
 from engine.redaction import redact
 from server.lsp.analysis import DatabaseView
 
@@ -26,6 +27,33 @@ if TYPE_CHECKING:
     from server.lsp.server import PgshiftLanguageServer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """Where the last read of the database got, told apart for the CodeLens: a database that does not answer
+    is not one that is not configured, and a refused login is neither."""
+
+    kind: str  # "reading" | "ok" | "not-configured" | "not-answering" | "unreachable" | "auth-failed" | ...
+    detail: str = ""
+
+    def title(self) -> str:
+        detail = f" ({self.detail})" if self.detail else ""
+        return {
+            "reading": "pgshift: reading the database…",
+            "not-configured": "pgshift: no database configured",
+            "not-answering": f"pgshift: database not answering{detail}",
+            "unreachable": f"pgshift: database unreachable{detail}",
+            "auth-failed": f"pgshift: database refused the login{detail}",
+            "rejected": f"pgshift: database refused the connection{detail}",
+        }.get(self.kind, f"pgshift: database state unknown{detail}")
+
+
+def _short(reason: str) -> str:
+    """The gist of a connection error for a one-line label: libpq's last "…: why", without the address."""
+    reason = reason.strip().splitlines()[0] if reason.strip() else reason
+    reason = reason.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    return reason if len(reason) <= 70 else reason[:67] + "..."
 
 
 def poll_seconds() -> float:
@@ -67,6 +95,7 @@ class DatabaseWatch:
         self._project = project  # read at each poll: a reload replaces the project's settings
         self.view: DatabaseView | None = None
         self.reachable: bool | None = None
+        self.status = DatabaseStatus("reading")
         self._on_change = on_change
         self._fingerprint: str | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgshift-db")
@@ -108,6 +137,7 @@ class DatabaseWatch:
                     type=types.MessageType.Info,
                     message="pgshift: no database configured (and the embedded one is not running): showing file "
                             "checks only. Set DATABASE_URL or [tool.pgshift] database_url for applied/pending state."))
+            self._set_status(DatabaseStatus("not-configured"))
             self._set(None)
             return
         # A read already under way saw the state from before whatever made us refresh now (a command that
@@ -123,23 +153,32 @@ class DatabaseWatch:
         try:
             fingerprint, rows = await asyncio.wait_for(asyncio.shield(self._inflight), timeout_seconds())
         except TimeoutError:
-            self._unreachable(f"no answer within {timeout_seconds():g}s")
+            self._unreachable(f"no answer within {timeout_seconds():g}s",
+                              DatabaseStatus("not-answering", f"after {timeout_seconds():g} s"))
+            return
+        except DatabaseUnavailableError as error:
+            status = (DatabaseStatus(error.reason, f"after {timeout_seconds():g} s")
+                      if error.reason == "not-answering" else DatabaseStatus(error.reason, _short(redact(error.message))))
+            self._unreachable(error.message, status)
             return
         except PgshiftError as error:
-            self._unreachable(error.message)
+            self._unreachable(error.message, DatabaseStatus("error", _short(redact(error.message))))
             return
         except Exception as error:  # noqa: BLE001 - any driver error means "unknown", never a crash
-            self._unreachable(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            self._unreachable(reason, DatabaseStatus("error", _short(redact(reason))))
             return
         if self.reachable is False:
             self.ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Info, message="pgshift: the database is reachable again"))
         self.reachable = True
+        self.status = DatabaseStatus("ok")
         if rows is not None:
             self._set(rows, fingerprint)
 
-    def _unreachable(self, reason: str) -> None:
+    def _unreachable(self, reason: str, status: DatabaseStatus) -> None:
         reason = redact(reason)
+        self._set_status(status)
         if self.reachable is not False:
             self.ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Warning,
@@ -149,6 +188,12 @@ class DatabaseWatch:
             log.debug("database still unreachable: %s", reason)
         self.reachable = False
         self._set(None)
+
+    def _set_status(self, status: DatabaseStatus) -> None:
+        """A new label for the lenses: redraw them when the view stays empty (else `_set` does)."""
+        changed, self.status = status != self.status, status
+        if changed and self.view is None:
+            self._on_change()
 
     def _set(self, rows: list[AppliedMigration] | None, fingerprint: str | None = None) -> None:
         if rows is None and self.view is None:

@@ -21,6 +21,7 @@ from engine.config import Settings, load_settings
 
 WAIT_SECONDS = 30.0  # a bound for a loaded CI machine, not a sleep: every wait returns as soon as it can
 REPO = Path(__file__).resolve().parents[2]
+READING = "pgshift: reading the database…"  # the lens until the first database read is back
 
 
 def server_env(database_url: str | None, **extra: str) -> dict[str, str]:

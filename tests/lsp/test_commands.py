@@ -7,7 +7,7 @@ from pytest_lsp import LanguageClient
 
 from engine import runner
 from engine.status import State, list_migrations
-from tests.lsp.conftest import change_document, codes, open_document, wait_for_diagnostics, write
+from tests.lsp.conftest import READING, change_document, codes, open_document, wait_for_diagnostics, write
 
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"
 
@@ -24,7 +24,7 @@ async def test_migrate_command_applies_and_the_lens_and_diagnostics_follow(clien
     await wait_for_diagnostics(client, uri)
     # The first database read may still be on its way: ask until the lens knows the state.
     titles = await lens_titles(client, uri)
-    while titles[0] in ("pgshift: no database", "pgshift: database state unknown"):
+    while titles[0] == READING:
         await wait_for_diagnostics(client, uri)
         titles = await lens_titles(client, uri)
     assert titles[:2] == ["pending", "Apply pending"]

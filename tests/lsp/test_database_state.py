@@ -94,7 +94,8 @@ async def _database_goes_away(client, project_dir, settings, database_url, serve
     # ...and the server still answers requests.
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))
-    assert lenses[0].command.title == "pgshift: database state unknown"
+    assert lenses[0].command.title == f'pgshift: database refused the connection (database "{name}" does not exist)'
+    assert lenses[0].command.command == "pgshift.list"
     # It said so once, not on every poll or keystroke.
     assert sum("cannot read migration state" in m.message for m in client.messages) == 1
     assert not any("s3cret-pw" in m.message for m in client.messages)

@@ -7,7 +7,7 @@ from lsprotocol import types
 
 from engine import runner
 from engine.lint import check_text
-from tests.lsp.conftest import (change_document, codes, next_diagnostics, open_document, wait_for_diagnostics,
+from tests.lsp.conftest import (READING, change_document, codes, next_diagnostics, open_document, wait_for_diagnostics,
                                 write)
 from tests.lsp.test_code_actions import actions, apply_text_edits, edits_of
 
@@ -53,7 +53,7 @@ async def test_an_applied_file_with_its_line_breaks_converted_to_cr_is_not_an_ed
     await wait_for_diagnostics(client, uri)
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))
-    while lenses[0].command.title in ("pgshift: no database", "pgshift: database state unknown"):
+    while lenses[0].command.title == READING:
         await wait_for_diagnostics(client, uri)  # the first database read may still be on its way: ask again
         lenses = await client.text_document_code_lens_async(types.CodeLensParams(
             text_document=types.TextDocumentIdentifier(uri=uri)))

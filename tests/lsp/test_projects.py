@@ -11,7 +11,7 @@ from pytest_lsp import LanguageClient
 from engine import runner
 from engine.config import load_settings
 from engine.status import State, list_migrations
-from tests.lsp.conftest import (change_document, codes, open_document, start, stop, wait_for_diagnostics,
+from tests.lsp.conftest import (READING, change_document, codes, open_document, start, stop, wait_for_diagnostics,
                                 wait_for_message)
 
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"
@@ -34,7 +34,7 @@ async def lenses(client, uri: str) -> list[types.CodeLens]:
 async def known_lenses(client, uri: str) -> list[types.CodeLens]:
     """The lenses once the document's project has read its database (asked again after each round trip)."""
     found = await lenses(client, uri)
-    while found[0].command.title in ("pgshift: no database", "pgshift: database state unknown"):
+    while found[0].command.title == READING:
         await wait_for_diagnostics(client, uri)
         found = await lenses(client, uri)
     return found
