@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,6 +120,7 @@ def test_the_matcher_init_writes_covers_every_pgshift_tool(tmp_path):
     settings = load_settings(tmp_path, database_url="postgresql://localhost/unused")
     tools = {tool.name for tool in asyncio.run(build_server(settings).list_tools())}
     assert {"rollback", "migrate"} <= tools
+    assert f'"matcher": "{HOOK_MATCHER}"' in (Path(__file__).parents[1] / "docs/cursor.md").read_text()
     matcher = re.compile(HOOK_MATCHER)
     for tool in tools:
         for name in (tool, f"MCP:pgshift:{tool}", f"MCP:db:{tool}"):
