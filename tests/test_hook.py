@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -81,6 +82,9 @@ VERDICTS = [
     ("pgshift only as an argument", shape("snapshot", {}, command="npx other --name pgshift"), "ask",
      "is not pgshift's tool"),
     ("another project's python -m server", shape("snapshot", {}, command="/usr/bin/python3 -m server mcp"), "ask",
+     "is not pgshift's tool"),
+    ("the python a virtualenv links to, running -m server",
+     shape("snapshot", {}, command=f"{os.path.realpath(sys.executable)} -m server mcp"), "ask",
      "is not pgshift's tool"),
     ("a remote server (url)", shape("list_migrations", {}, url="https://mcp.example.com/sse"), "ask",
      "is not pgshift's tool"),

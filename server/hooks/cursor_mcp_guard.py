@@ -166,7 +166,7 @@ def is_pgshift_command(command: str) -> bool:
         return True
     # `python -m server` is any project's `server` package, unless the Python is the one pgshift runs in.
     if _PYTHON_RE.fullmatch(program) and words[1:3] == ["-m", "server"]:
-        return _same_file(words[0], sys.executable)
+        return _same_path(words[0], sys.executable)
     return False
 
 
@@ -189,11 +189,10 @@ def _command_words(command: str) -> list[str]:
     return [first, *words]
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except (OSError, ValueError):
-        return False
+def _same_path(a: str, b: str) -> bool:
+    """The same path as written, symlinks unresolved: a virtualenv's python is a link to the system's, and
+    the system's python running `-m server` is another project."""
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def _server_label(payload: dict, named_server: str | None) -> str:
