@@ -190,10 +190,10 @@ class DatabaseWatch:
         self._set(None)
 
     def _set_status(self, status: DatabaseStatus) -> None:
-        """A new label for the lenses: redraw them when the view stays empty (else `_set` does)."""
+        """A new label for the lenses: redraw them (only them: the diagnostics do not depend on the label)."""
         changed, self.status = status != self.status, status
         if changed and self.view is None:
-            self._on_change()
+            self.ls.refresh_code_lenses()
 
     def _set(self, rows: list[AppliedMigration] | None, fingerprint: str | None = None) -> None:
         if rows is None and self.view is None:
