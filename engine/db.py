@@ -106,7 +106,7 @@ def connect(target: Target, *, autocommit: bool = True, timeout: int = CONNECT_T
             f"cannot connect to {target.display}: {reason}",
             help="check that the server is running and the connection settings (--database-url, DATABASE_URL, "
                  "[tool.pgshift] database_url or PG* variables)",
-            reason=_failure_kind(exc),
+            reason=(kind := _failure_kind(exc)), seconds=timeout if kind == "not-answering" else None,
         ) from None
 
 

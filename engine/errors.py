@@ -42,9 +42,11 @@ class DatabaseUnavailableError(PgshiftError):
     code = "database-unavailable"
     exit_code = 2
 
-    def __init__(self, message: str, *, reason: str = "unreachable", **kwargs) -> None:
+    def __init__(self, message: str, *, reason: str = "unreachable", seconds: float | None = None,
+                 **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.reason = reason
+        self.seconds = seconds  # how long it waited, for "not-answering"
 
 
 class MigrationFileError(PgshiftError):

@@ -157,8 +157,9 @@ class DatabaseWatch:
                               DatabaseStatus("not-answering", f"after {timeout_seconds():g} s"))
             return
         except DatabaseUnavailableError as error:
-            status = (DatabaseStatus(error.reason, f"after {timeout_seconds():g} s")
-                      if error.reason == "not-answering" else DatabaseStatus(error.reason, _short(redact(error.message))))
+            detail = (f"after {error.seconds or timeout_seconds():g} s" if error.reason == "not-answering"
+                      else _short(redact(error.message)))
+            status = DatabaseStatus(error.reason, detail)
             self._unreachable(error.message, status)
             return
         except PgshiftError as error:
