@@ -162,19 +162,43 @@ def _groups(tables: list[Table], units: list[_Unit]) -> list[list[_Unit]]:
     return list(groups.values())
 
 
+class _Part:
+    """A diagram being filled, with its size kept as it grows (so packing stays linear in the lines)."""
+
+    def __init__(self) -> None:
+        self.lines = ["erDiagram"]
+        self.used = size(self.lines)
+
+    @property
+    def empty(self) -> bool:
+        return len(self.lines) == 1
+
+    def fits(self, lines: list[str], limit: int) -> bool:
+        return self.used + size(lines) < limit
+
+    def add(self, lines: list[str]) -> None:
+        self.lines += lines
+        self.used += size(lines)
+
+
 def _pack(groups: list[list[_Unit]], limit: int) -> list[list[str]]:
     """Fill diagrams in order: a group where it fits whole, else table by table, else line by line."""
     parts: list[list[str]] = []
-    current: list[str] = ["erDiagram"]
+    current = _Part()
+
+    def fresh() -> _Part:
+        if not current.empty:
+            parts.append(current.lines)
+        return _Part()
 
     def add(lines: list[str]) -> bool:
         nonlocal current
-        if _fits(current + lines, limit):
-            current += lines
+        if current.fits(lines, limit):
+            current.add(lines)
             return True
-        if len(current) > 1 and _fits(["erDiagram", *lines], limit):
-            parts.append(current)
-            current = ["erDiagram", *lines]
+        if not current.empty and _Part().fits(lines, limit):
+            current = fresh()
+            current.add(lines)
             return True
         return False
 
@@ -185,32 +209,23 @@ def _pack(groups: list[list[_Unit]], limit: int) -> list[list[str]]:
             if add(unit.lines()):
                 continue
             # One table too large for a diagram of its own: its attributes over several blocks of the same
-            # entity (Mermaid merges them), then its relationships.
+            # entity (Mermaid merges them), then its relationships, line by line.
             pending = list(unit.attributes)
+            block = size(_entity(unit.entity, ["x"])) - size(["x"])  # the entity's opening and closing lines
             while pending:
-                taken = 0
-                while taken < len(pending) and _fits(current + _entity(unit.entity, pending[:taken + 1]), limit):
+                taken, used = 0, block
+                while taken < len(pending) and current.used + used + size(pending[taken:taken + 1]) < limit:
+                    used += size(pending[taken:taken + 1])
                     taken += 1
-                if taken == 0 and len(current) > 1:
-                    parts.append(current)
-                    current = ["erDiagram"]
+                if taken == 0 and not current.empty:
+                    current = fresh()
                     continue
                 taken = max(taken, 1)  # a lone attribute longer than the limit: only with an absurd limit
-                current += _entity(unit.entity, pending[:taken])
+                current.add(_entity(unit.entity, pending[:taken]))
                 pending = pending[taken:]
-            if not unit.attributes:
-                current = _add_line(parts, current, _entity(unit.entity, ())[0], limit)
-            for line in unit.relationships:
-                current = _add_line(parts, current, line, limit)
-    if len(current) > 1:
-        parts.append(current)
+            for line in unit.relationships if unit.attributes else [_entity(unit.entity, ())[0], *unit.relationships]:
+                if not add([line]):  # longer than the limit on its own: only with an absurd limit
+                    current.add([line])
+    if not current.empty:
+        parts.append(current.lines)
     return parts
-
-
-def _add_line(parts: list[list[str]], current: list[str], line: str, limit: int) -> list[str]:
-    """Append one line, starting a new diagram when the current one is full; the diagram now being filled."""
-    if _fits(current + [line], limit) or len(current) == 1:
-        current.append(line)
-        return current
-    parts.append(current)
-    return ["erDiagram", line]
