@@ -81,18 +81,39 @@ class RuleInfo:
 
 
 def rule_catalog(settings: Settings | None, ids: list[str] | None = None) -> list[RuleInfo]:
-    """Every rule (or the named ones, in that order); an unknown id is a usage error naming the closest."""
+    """Every rule (or the named codes, in that order); an unknown code is a usage error naming the closest.
+
+    A named code may be any code pgshift reports, not only a rule: its documentation is in engine/codes.py.
+    """
+    from engine.codes import code_docs
     from engine.rules.docs import render_rule
     rules = all_rules()
+    others = code_docs()
     levels = rule_levels(settings)
     for rule_id in ids or ():
-        if rule_id not in rules:
+        if rule_id not in rules and rule_id not in others:
             import difflib
-            close = difflib.get_close_matches(rule_id, list(rules), n=1)
+            close = difflib.get_close_matches(rule_id, [*rules, *others], n=1)
             raise UsageError(f"no rule {rule_id!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
-                             help="`pgshift rules` lists them all")
-    chosen = [rules[i] for i in ids] if ids else list(rules.values())
-    return [RuleInfo(r.id, r.severity, levels.get(r.id, r.severity), r.summary, render_rule(r)) for r in chosen]
+                             help="`pgshift rules` lists the rules; docs/rules.md every code")
+    if not ids:
+        return [RuleInfo(r.id, r.severity, levels.get(r.id, r.severity), r.summary, render_rule(r))
+                for r in rules.values()]
+    chosen = []
+    for code in ids:
+        if code in rules:
+            r = rules[code]
+            chosen.append(RuleInfo(r.id, r.severity, levels.get(r.id, r.severity), r.summary, render_rule(r)))
+        else:
+            doc = others[code]
+            chosen.append(RuleInfo(code, doc.severity, levels.get(code, doc.severity), doc.summary, doc.markdown))
+    return chosen
+
+
+def documented_codes() -> set[str]:
+    """Every code with documentation in rule_catalog: the rules and the codes of engine/codes.py."""
+    from engine.codes import code_docs
+    return set(all_rules()) | set(code_docs())
 
 
 def check_text(path: Path, text: str, settings: Settings | None = None) -> list[Finding]:

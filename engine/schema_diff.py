@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.snapshot import Column, Schema
+from engine.sql_layout import same_but_white_space
 
 Facts = dict[str, object]
 
 
 @dataclass(frozen=True)
 class Difference:
-    """One object that differs. `change` is added (only in `after`), removed (only in `before`) or changed."""
+    """One object that differs. `change` is added (only in `after`), removed (only in `before`) or changed.
+
+    `white_space_only`: a function's definition that differs only in white space outside literals (its
+    body re-indented, say): the same function, told apart so that it is not mistaken for a real change.
+    """
 
     kind: str
     name: str
@@ -19,12 +24,15 @@ class Difference:
     attribute: str | None = None
     before: object = None
     after: object = None
+    white_space_only: bool = False
 
     def describe(self, *, added: str = "was added", removed: str = "was removed") -> str:
         if self.change == "added":
             return f"{self.kind} {self.name} {added}"
         if self.change == "removed":
             return f"{self.kind} {self.name} {removed}"
+        if self.white_space_only:
+            return f"{self.kind} {self.name} {self.attribute} differs only in white space (outside string literals)"
         if _too_long(self.before) or _too_long(self.after):
             return f"{self.kind} {self.name} {self.attribute} changed"
         return f"{self.kind} {self.name} {self.attribute} changed from {_show(self.before)} to {_show(self.after)}"
@@ -133,5 +141,8 @@ def diff_schemas(before: Schema, after: Schema) -> list[Difference]:
                 # A column added or removed is reported as such; the order only matters among the same columns.
                 if attribute == "column order" and set(was) != set(now):  # type: ignore[arg-type]
                     continue
-                differences.append(Difference(kind, name, "changed", attribute, was, now))
+                layout = (attribute == "definition" and "language" in old[key] and isinstance(was, str)
+                          and isinstance(now, str) and old[key]["language"] == new[key].get("language")
+                          and same_but_white_space(was, now, body_language=str(old[key]["language"])))
+                differences.append(Difference(kind, name, "changed", attribute, was, now, layout))
     return differences

@@ -17,6 +17,7 @@ from typing import Iterable
 import psycopg
 
 from engine.config import Settings, split_table_name
+from engine.er_diagram import MERMAID_MAX_TEXT_SIZE, key_marks as _key_marks, render_diagrams
 from engine.errors import PgshiftError
 
 # Temp and toast schemas are per-session or internal; they are never part of a project's schema.
@@ -640,17 +641,6 @@ def _column_rows(columns: Iterable[Column], keys: dict[str, str] | None = None) 
     return rows
 
 
-def _key_marks(table: Table) -> dict[str, str]:
-    marks: dict[str, list[str]] = {}
-    for constraint in table.constraints:
-        mark = {"primary key": "PK", "foreign key": "FK", "unique": "UK"}.get(constraint.kind)
-        if mark:
-            for name in constraint.columns:
-                if mark not in marks.setdefault(name, []):
-                    marks[name].append(mark)
-    return {name: ", ".join(sorted(found, key=["PK", "FK", "UK"].index)) for name, found in marks.items()}
-
-
 def render_database_md(schema: Schema, title: str = "Database schema") -> str:
     """DATABASE.md: an overview, a Mermaid ER diagram and one section per object, all in a stable order."""
     out: list[str] = [f"# {title}", "", HEADER, ""]
@@ -668,11 +658,25 @@ def render_database_md(schema: Schema, title: str = "Database schema") -> str:
         out.append("")
 
     if schema.tables:
-        out += ["## Diagram", "", "```mermaid", *render_mermaid(schema), "```", ""]
+        out += _render_diagrams(schema)
 
     for info in schema.schemas:
         out += _render_schema_section(schema, info)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _render_diagrams(schema: Schema) -> list[str]:
+    diagrams = render_diagrams(schema)
+    out = ["## Diagram", ""]
+    if len(diagrams) > 1 or diagrams[0].caption:
+        out += [f"One diagram would exceed Mermaid's {MERMAID_MAX_TEXT_SIZE:,}-character limit, so there is one per "
+                "schema; a schema too large for that shows its key columns only (PK, FK, UK), in parts if "
+                "needed. Every column is listed in the sections below.", ""]
+    for diagram in diagrams:
+        if diagram.caption:
+            out += [f"{diagram.caption}:", ""]
+        out += ["```mermaid", *diagram.lines, "```", ""]
+    return out
 
 
 def _render_schema_section(schema: Schema, info: SchemaInfo) -> list[str]:
@@ -800,44 +804,6 @@ def _render_view(view: View) -> list[str]:
     if view.indexes:
         out.append("")
     return out
-
-
-_MERMAID_WORD_RE = re.compile(r"[^A-Za-z0-9_]+")
-
-
-def _mermaid_word(text: str) -> str:
-    """Mermaid attribute types and names allow only word characters; others become `_`."""
-    word = _MERMAID_WORD_RE.sub("_", text).strip("_") or "_"
-    return word if not word[0].isdigit() else "_" + word
-
-
-def _mermaid_name(text: str) -> str:
-    """A quoted Mermaid entity name or label: it ends at the next `"`, so those become `'`."""
-    return '"' + text.replace('"', "'") + '"'
-
-
-def render_mermaid(schema: Schema) -> list[str]:
-    """A Mermaid `erDiagram`: every table with its columns, one relationship per foreign key."""
-    lines = ["erDiagram"]
-    for table in schema.tables:
-        marks = _key_marks(table)
-        lines.append(f"    {_mermaid_name(table.qualified_name)} {{")
-        for column in table.columns:
-            keys = marks.get(column.name, "")
-            lines.append(f"        {_mermaid_word(column.type)} {_mermaid_word(column.name)}"
-                         + (f" {keys}" if keys else ""))
-        lines.append("    }")
-    for table in schema.tables:
-        by_name = {c.name: c for c in table.columns}
-        unique_sets = {tuple(sorted(c.columns)) for c in table.constraints if c.kind in ("primary key", "unique")}
-        for fk in table.constraints_of("foreign key"):
-            optional = any(by_name.get(name) is not None and by_name[name].nullable for name in fk.columns)
-            parent_end = "|o" if optional else "||"
-            child_end = "o|" if tuple(sorted(fk.columns)) in unique_sets else "o{"
-            label = ", ".join(fk.columns)
-            lines.append(f"    {_mermaid_name(fk.references or '')} {parent_end}--{child_end} "
-                         f"{_mermaid_name(table.qualified_name)} : {_mermaid_name(label)}")
-    return lines
 
 
 # --------------------------------------------------------------------------------------------- the verb

@@ -88,6 +88,26 @@ def parse_tree_json(sql: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Token:
+    """One lexical token: `start`/`end` are character offsets (end exclusive); `name` is the scanner's, e.g. SCONST."""
+
+    start: int
+    end: int
+    name: str
+
+
+def tokens(sql: str) -> list[Token] | None:
+    """PostgreSQL's own lexer over a text (white space is not a token, comments are); None if it cannot lex it."""
+    offsets = _OffsetMap(sql)
+    try:
+        scanned = _pg.scan(sql)
+    except _pg.ParseError:
+        return None
+    # pglast gives the byte offset of each token's first and last byte.
+    return [Token(offsets.char(t.start), offsets.char(t.end + 1), t.name) for t in scanned]
+
+
 def top_level_marker(kind: str) -> str:
     """The text that `parse_tree_json` output contains for each top-level statement of this kind."""
     return f'"stmt":{{"{kind}":'

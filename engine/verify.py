@@ -36,6 +36,8 @@ NO_ROLLBACK = "no-rollback"  # the forward SQL was proven; there is no rollback 
 
 FORWARD, ROLLBACK, REAPPLY, SETUP = "forward", "rollback", "reapply", "setup"
 
+WHITE_SPACE_DIFFERS = "white-space-differs"  # a note on a verified migration, not a failure
+
 
 @dataclass(frozen=True)
 class MigrationVerification:
@@ -337,20 +339,23 @@ def _verify_one(conn: psycopg.Connection, migration: MigrationFile,
     failure = _apply(conn, migration, ROLLBACK)
     if failure:
         return _verdict(migration, FAILED, failure)
-    differences = diff_schemas(before, read_schema(conn))
+    differences, layout = _split_layout(diff_schemas(before, read_schema(conn)))
     if differences:
         return _verdict(migration, FAILED, _incomplete(migration, differences))
+    notes = _layout_notes(migration, "after the rollback", "the original", layout)
     failure = _apply(conn, migration, REAPPLY)
     if failure:
         return _verdict(migration, FAILED, failure)
     # The rollback restored the schema, yet running the migration again can still land elsewhere: the
     # forward SQL may depend on data the rollback left behind, or on anything else outside the schema.
-    differences = diff_schemas(forward, read_schema(conn))
+    differences, layout = _split_layout(diff_schemas(forward, read_schema(conn)))
     if differences:
         return _verdict(migration, FAILED, _drifted(migration, differences))
+    notes += _layout_notes(migration, "after the reapply", "the first run's", layout)
+    aside = f" ({len(notes)} definition(s) differ only in white space)" if notes else ""
     return MigrationVerification(migration.version, migration.path, OK, None,
                                  "forward, rollback and reapply succeeded; the rollback restores the schema "
-                                 "and the reapply gives the schema of the first run")
+                                 f"and the reapply gives the schema of the first run{aside}", tuple(notes))
 
 
 def _verdict(migration: MigrationFile, status: str, failure: _Failure) -> MigrationVerification:
@@ -361,6 +366,26 @@ def _verdict(migration: MigrationFile, status: str, failure: _Failure) -> Migrat
 def _end_of(migration: MigrationFile) -> Span:
     index = LineIndex(migration.text)
     return index.span(len(migration.text), len(migration.text))
+
+
+def _split_layout(differences: list[Difference]) -> tuple[list[Difference], list[Difference]]:
+    """The real differences, and those only in white space (a function body re-indented: the same function)."""
+    return [d for d in differences if not d.white_space_only], [d for d in differences if d.white_space_only]
+
+
+def _layout_notes(migration: MigrationFile, when: str, than: str, layout: list[Difference]) -> list[Finding]:
+    """A note per definition that differs only in white space: worth knowing, not a failed verification."""
+    return [Finding(WHITE_SPACE_DIFFERS, Severity.INFO,
+                    f"{when}, {d.kind} {d.name} {d.attribute} differs from {than} only in white space "
+                    f"(outside string literals)", migration.path, _marker(migration),
+                    help="nothing to do: it behaves the same; copy the original text into the ROLLBACK block "
+                         "to restore it exactly")
+            for d in layout]
+
+
+def _marker(migration: MigrationFile) -> Span:
+    line = migration.marker_line or 0
+    return Span.at(line, 0, line, len(migration_files.ROLLBACK_MARKER))
 
 
 def _incomplete(migration: MigrationFile, differences: list[Difference]) -> _Failure:
@@ -385,8 +410,7 @@ def _drifted(migration: MigrationFile, differences: list[Difference]) -> _Failur
 def _at_marker(migration: MigrationFile, step: str, code: str, what: str, messages: list[str],
                help_text: str) -> _Failure:
     """One finding per difference, placed on the ROLLBACK marker (the block that has to change, usually)."""
-    marker = Span.at(migration.marker_line or 0, 0, migration.marker_line or 0, len(migration_files.ROLLBACK_MARKER))
-    findings = [Finding(code, Severity.ERROR, f"{what}: {m}", migration.path, marker, help=help_text)
+    findings = [Finding(code, Severity.ERROR, f"{what}: {m}", migration.path, _marker(migration), help=help_text)
                 for m in messages]
     return _Failure(step, f"{what}: " + "; ".join(messages), findings, messages)
 

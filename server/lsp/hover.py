@@ -1,4 +1,4 @@
-"""Hover: a rule's documentation where it fires, and on the rule ids of a `-- pgshift-ignore` comment."""
+"""Hover: a finding's documentation where it is, and on the rule ids of a `-- pgshift-ignore` comment."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def codes_at(at: Position, lines: list[str], findings: Iterable[Finding]) -> lis
 
 
 def hover_for(codes: list[str], settings: "Settings") -> types.Hover | None:
-    """The documentation of the codes that are rules (a file-format finding has its remedy in its message)."""
-    from engine.lint import rule_catalog
-    from engine.rules import all_rules
-    rules = [code for code in codes if code in all_rules()]
-    if not rules:
+    """The documentation of the codes: rules and every other code pgshift reports (file-name, ...) alike."""
+    from engine.lint import documented_codes, rule_catalog
+    known = documented_codes()
+    documented = [code for code in codes if code in known]
+    if not documented:
         return None
-    docs = "\n---\n\n".join(info.markdown for info in rule_catalog(settings, rules))
+    docs = "\n---\n\n".join(info.markdown for info in rule_catalog(settings, documented))
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=docs))
 
 

@@ -1,5 +1,5 @@
 """MCP resources: the schema (DATABASE.md), each migration file, the project's migration conventions and
-each lint rule's documentation."""
+the documentation of every code pgshift reports (lint rules and the rest)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def migration_text(settings: Settings, version: str) -> str:
 
 
 def rule_text(settings: Settings, rule: str) -> str:
-    """What a rule catches, why, and an "Instead of" / "Use" example, as `pgshift rules RULE` prints it."""
+    """A code's documentation as `pgshift rules CODE` prints it: for a rule, what it catches and an example."""
     from engine.lint import rule_catalog
     try:
         [info] = rule_catalog(settings, [rule])
@@ -82,8 +82,9 @@ def register_resources(server: MCPServer, settings: Settings) -> None:
     async def migration(version: str) -> str:
         return await in_thread(lambda: migration_text(settings, version))
 
-    @server.resource(RULE_TEMPLATE, name="rule", title="Lint rule", mime_type="text/markdown",
-                     description="A finding's rule by its code (e.g. rule://require-concurrent-index-creation): what "
-                                 "it catches, why it matters, and the safe way to write the change.")
+    @server.resource(RULE_TEMPLATE, name="rule", title="Finding or rule documentation", mime_type="text/markdown",
+                     description="The documentation of any code pgshift reports (e.g. "
+                                 "rule://require-concurrent-index-creation, rule://file-name): what it means, why "
+                                 "it matters, and what to do; for a lint rule the safe way to write the change.")
     async def rule(rule: str) -> str:
         return await in_thread(lambda: rule_text(settings, rule))

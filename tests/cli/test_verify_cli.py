@@ -47,3 +47,17 @@ DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FRO
     assert ("migrations/2024-01-02_1000_numbered.sql:3:1: error[reapply-differs]: running the migration again "
             "after its rollback gives a different schema: table public.part_2 exists after the reapply but not "
             "after the first run") in err
+
+
+def test_a_function_restored_with_other_indentation_verifies_with_a_note(project, capsys):
+    create = "CREATE OR REPLACE FUNCTION greet(who text) RETURNS text LANGUAGE sql AS $${}$$;"
+    write_migration(project, "2024-01-01_1000_greet.sql",
+                    create.format("\n    SELECT 'hello,  ' || who\n") + "\n-- ROLLBACK:\n-- DROP FUNCTION greet(text);\n")
+    write_migration(project, "2024-01-02_1000_greet_louder.sql",
+                    create.format("\n    SELECT 'HELLO,  ' || who\n") + "\n-- ROLLBACK:\n-- "
+                    + create.format(" SELECT 'hello,  '\n--   || who ") + "\n")
+    assert _cli(project, "verify", "2024-01-02") == 0
+    out, err = capsys.readouterr()
+    assert "ok                 2024-01-02_1000_greet_louder" in out and "All 1 migration(s) verified." in out
+    assert ("migrations/2024-01-02_1000_greet_louder.sql:4:1: info[white-space-differs]: after the rollback, "
+            "function public.greet(who text) definition differs from the original only in white space") in err

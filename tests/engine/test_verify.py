@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from engine.errors import UsageError
+from engine.findings import Severity
 from engine.verify import FAILED, NO_ROLLBACK, OK, verify
 from tests.conftest import write_migration
 
@@ -323,3 +324,47 @@ def test_an_extension_missing_on_the_configured_server_keeps_postgresql_s_error(
     [verdict] = verify(project).migrations
     assert verdict.findings[0].code == "migration-failed"
     assert 'extension "pgshift_not_installed_anywhere" is not available' in verdict.message
+
+
+
+SHOUT = """CREATE FUNCTION shout(word text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN upper(word) || '!  '; -- two  spaces
+END
+$$;
+-- ROLLBACK:
+-- DROP FUNCTION shout(text);
+"""
+
+
+def _replace_shout(body: str, rollback_body: str) -> str:
+    """A migration that replaces shout() with `body` and whose (commented) rollback puts back `rollback_body`."""
+    create = "CREATE OR REPLACE FUNCTION shout(word text) RETURNS text LANGUAGE plpgsql AS $$\n{}$$;"
+    rollback = "\n".join(f"-- {line}" for line in create.format(rollback_body).splitlines())
+    return f"{create.format(body)}\n-- ROLLBACK:\n{rollback}\n"
+
+
+def test_a_rollback_that_restores_a_function_with_other_indentation_passes_with_a_note(project):
+    write_migration(project, "2024-01-01_1000_shout.sql", SHOUT)
+    path = write_migration(project, "2024-01-02_1000_louder.sql", _replace_shout(
+        "BEGIN\n    RETURN upper(word) || '!!';\nEND\n",
+        # the original body re-indented, re-spaced and with a comment's spacing changed; the literal is the same
+        "  BEGIN\n\tRETURN   upper( word )\n   || '!  ';    --  two spaces\n  END\n"))
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert (verdict.status, verdict.differences) == (OK, ()), verdict.message
+    [note] = verdict.findings
+    assert (note.code, note.severity, note.path) == ("white-space-differs", Severity.INFO, path)
+    assert note.message == ("after the rollback, function public.shout(word text) definition differs from "
+                            "the original only in white space (outside string literals)")
+    assert note.span.start.line == path.read_text().splitlines().index("-- ROLLBACK:")
+
+
+def test_white_space_inside_a_string_literal_of_a_function_body_still_fails_the_rollback(project):
+    write_migration(project, "2024-01-01_1000_shout.sql", SHOUT)
+    write_migration(project, "2024-01-02_1000_louder.sql", _replace_shout(
+        "BEGIN\n    RETURN upper(word) || '!!';\nEND\n",
+        "BEGIN\n    RETURN upper(word) || '! '; -- two  spaces\nEND\n"))  # one space fewer in the literal
+    [verdict] = verify(project, ["2024-01-02"]).migrations
+    assert (verdict.status, verdict.step) == (FAILED, "rollback")
+    assert verdict.differences == ("function public.shout(word text) definition changed",)
+    assert [f.code for f in verdict.findings] == ["rollback-incomplete"]

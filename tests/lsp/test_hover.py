@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from tests.lsp.conftest import open_document, write
+from tests.lsp.conftest import codes, open_document, wait_for_diagnostics, write
 
 TEXT = """CREATE INDEX CONCURRENTLY orders_note_idx ON orders (note);
 -- pgshift-ignore require-concurrent-index-creation: orders is created empty by the release before
@@ -37,3 +37,16 @@ async def test_hovering_an_ignore_comment_explains_the_rule_it_silences(client, 
     assert shown is not None
     assert shown.contents.value.startswith("### require-concurrent-index-creation")
     assert await hover(client, uri, 5, 5) is None  # a rollback line with nothing to say
+
+
+async def test_hovering_a_finding_that_is_not_a_rule_explains_it_too(client, project_dir):
+    """file-name and rollback-not-commented come from the file format, not from a rule: documented all the same."""
+    path = write(project_dir, "add_note.sql", "ALTER TABLE orders ADD COLUMN note text;\n-- ROLLBACK:\n"
+                                              "ALTER TABLE orders DROP COLUMN note;\n")
+    uri = open_document(client, path)
+    await wait_for_diagnostics(client, uri, lambda shown: {"file-name", "rollback-not-commented"} <= codes(shown))
+    on_name = await hover(client, uri, 0, 0)
+    on_rollback = await hover(client, uri, 2, 5)
+    assert on_name is not None and "### file-name\n" in on_name.contents.value
+    assert "YYYY-MM-DD_HHMM_description.sql" in on_name.contents.value
+    assert on_rollback is not None and "### rollback-not-commented\n" in on_rollback.contents.value

@@ -106,3 +106,13 @@ def test_server_package_never_imports_the_database_or_parser_libraries():
         names |= {node.module.split(".")[0] for node in ast.walk(tree)
                   if isinstance(node, ast.ImportFrom) and node.module}
         assert not names & {"psycopg", "pglast"}, path
+
+
+async def test_every_code_pgshift_reports_is_a_rule_resource(project, mode):
+    """The Cursor rules tell the assistant to read rule://CODE for a finding: no code may lead nowhere."""
+    from tests.codes import emitted_codes
+    found = sorted(emitted_codes().found)
+    async with serve(project, mode) as client:
+        texts = {code: await read(client, f"rule://{code}") for code in found}
+    assert {"file-name", "rollback-not-commented", "migration-failed", "internal-error"} <= set(texts)
+    assert [code for code, text in texts.items() if not text.startswith(f"### {code}\n")] == []
