@@ -27,6 +27,7 @@ class CliContext:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     _settings: Settings | None = None
+    create_migrations_dir: bool = False  # `pgshift init` creates a configured folder that is not there yet
 
     def __post_init__(self) -> None:
         # The one place the CLI's output is produced: whatever is written to these is scrubbed of passwords.
@@ -42,7 +43,8 @@ class CliContext:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.cwd, database_url=self.database_url,
-                                           migrations_dir=self.migrations_dir)
+                                           migrations_dir=self.migrations_dir,
+                                           create_migrations_dir=self.create_migrations_dir)
         return self._settings
 
     @property

@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     args.project_given = args.project is not None
     ctx = CliContext(cwd=Path(args.project or "."), database_url=args.database_url,
-                     migrations_dir=args.migrations_dir, json_output=args.json)
+                     migrations_dir=args.migrations_dir, json_output=args.json,
+                     create_migrations_dir=getattr(args.handler, "CREATES_MIGRATIONS_DIR", False))
     try:
         return int(args.handler.run(args, ctx) or EXIT_OK)
     except PgshiftError as error:
