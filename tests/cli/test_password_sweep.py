@@ -117,3 +117,14 @@ def test_a_role_with_such_a_password_connects_and_migrates(tmp_path, server_url,
             conn.execute(sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(role)))
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_a_password_in_any_output_is_scrubbed_on_the_way_out(folder):
+    """The scrubbing is where output leaves, so a message that merely quotes the text is covered too."""
+    sql = folder / "stray.sql"
+    sql.write_text("SELECT 1 Hunter2Hunter2 Hunter2Hunter2;\n")
+    for json_flag in ([], ["--json"]):
+        code, out, err = run("-C", str(folder), *json_flag, "--database-url",
+                             "postgresql://app:Hunter2Hunter2@127.0.0.1:1/x", "check", str(sql))
+        assert code == 1 and "Hunter2Hunter2" not in out + err
+        assert 'syntax error at or near "***"' in (err if not json_flag else json.loads(out) and out.replace('\\"', '"'))

@@ -53,3 +53,16 @@ def test_no_password_in_any_tool_result(folder, password, form):
     url = url_forms(password)[form]
     seen = anyio.run(answers, folder, url)
     assert not leaks(password, *seen), seen
+
+
+def test_a_password_in_any_result_is_scrubbed_on_the_way_out(folder):
+    """The scrubbing is where answers leave, so a tool whose result merely quotes the text is covered too."""
+    async def check() -> str:
+        server = build_server(load_settings(folder, database_url="postgresql://app:Hunter2Hunter2@127.0.0.1:1/x",
+                                            environ={}))
+        async with Client(server) as client:
+            result = await client.call_tool("check_migration", {"sql": "SELECT 1 Hunter2Hunter2 Hunter2Hunter2;"})
+        return json.dumps(result.structured_content) + "\n".join(b.text for b in result.content)
+
+    seen = anyio.run(check)
+    assert 'syntax error at or near \\"***\\"' in seen and "Hunter2Hunter2" not in seen
