@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 import warnings
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ def display_url(dsn: str) -> str:
     password's.
     """
     params = libpq_reading(dsn)
+    if params is not None and not dsn.strip():  # libpq's PG* variables: show what they make
+        params = {key: os.environ[name] for key, name in _LIBPQ_ENVIRONMENT.items() if os.environ.get(name)}
     if params is None:
         return "the configured connection string (not shown: it is not valid)"
     hosts = [h for h in params.get("host", "").split(",")]
@@ -66,6 +69,8 @@ def display_url(dsn: str) -> str:
 
 
 _SHOWN_OPTIONS = ("sslmode", "target_session_attrs")
+_LIBPQ_ENVIRONMENT = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
+                      "sslmode": "PGSSLMODE", "target_session_attrs": "PGTARGETSESSIONATTRS"}
 
 
 def _quote(value: str, safe: str = "") -> str:

@@ -10,10 +10,11 @@ anything. Each front end applies one `Redactor` where its output leaves the proc
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote
 
 _URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.I)
@@ -158,6 +159,30 @@ class Redactor:
         if isinstance(data, (list, tuple)):
             return type(data)(self.tree(value) for value in data)
         return data
+
+
+class RedactingLogFilter(logging.Filter):
+    """On a log handler: the record's final text (message, arguments, traceback) scrubbed before it is written.
+
+    The servers' logs go to standard error, which editors and assistants keep in their logs.
+    """
+
+    def __init__(self, redactor: Callable[[], Redactor]) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = self._redactor().text(text), None
+        return True
+
+
+def redact_logs(handlers: Iterable[logging.Handler], redactor: Callable[[], Redactor]) -> None:
+    for handler in handlers:
+        handler.addFilter(RedactingLogFilter(redactor))
 
 
 @functools.lru_cache(maxsize=32)

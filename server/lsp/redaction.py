@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from engine.redaction import Redactor
+from engine.redaction import Redactor, redact_logs as engine_redact_logs
 
 _KEPT_KEYS = frozenset({"jsonrpc", "method", "id", "uri", "newText", "insertText", "kind", "type"})
 
@@ -45,22 +45,6 @@ class RedactingProtocol(LanguageServerProtocol):
         super()._send_data(data)
 
 
-class RedactingFilter(logging.Filter):
-    """Scrub a log record's final text (message, arguments and traceback) before any handler writes it."""
-
-    def __init__(self, redactor: Callable[[], Redactor]) -> None:
-        super().__init__()
-        self._redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        record.msg, record.args = self._redactor().text(text), None
-        return True
-
-
 def redact_logs(server: LanguageServer, handlers: list[logging.Handler]) -> None:
-    for handler in handlers:
-        handler.addFilter(RedactingFilter(lambda: redactor_of(server)))
+    """The server's log lines scrubbed with the passwords of the projects it has loaded at that moment."""
+    engine_redact_logs(handlers, lambda: redactor_of(server))

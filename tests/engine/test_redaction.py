@@ -72,3 +72,11 @@ def test_a_string_libpq_would_misread_is_refused_before_connecting_without_quoti
         check_connection_string(Target(url, "DATABASE_URL"))
     text = caught.value.message + (caught.value.help or "")
     assert "DATABASE_URL" in caught.value.message and url_password(url) not in text
+
+
+def test_the_libpq_environment_is_shown_as_a_url_too(monkeypatch):
+    for name, value in {"PGHOST": "/run/postgresql", "PGPORT": "5433", "PGUSER": "me", "PGDATABASE": "app",
+                        "PGPASSWORD": "never-shown"}.items():
+        monkeypatch.setenv(name, value)
+    shown = Target("", "libpq environment (PG* variables)").display
+    assert shown == "postgresql://me@/app?host=/run/postgresql&port=5433 (from libpq environment (PG* variables))"
