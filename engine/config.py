@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import re
 import tomllib
@@ -13,7 +15,6 @@ from engine.errors import ConfigError
 
 LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
-_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|min|h)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -91,48 +92,128 @@ def read_project_table(root: Path) -> tuple[dict, Path | None]:
     return {}, None
 
 
+# Every setting of [tool.pgshift] / pgshift.toml with the TOML type it takes (issue 10, item 10): a value of
+# another type is a configuration error, never coerced (`allow_rollback = "false"` is a string, and truthy).
+SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "migrations_dir": ((str,), "a folder path (a string)"),
+    "database_url": ((str,), "a connection string"),
+    "tracking_table": ((str,), "a string like \"system.schema_migrations\""),
+    "lock_timeout": ((str, int), "a duration like \"5s\" or \"500ms\", or a number of milliseconds"),
+    "lock_retries": ((int,), "a whole number of retries, 0 or more"),
+    "snapshot_path": ((str,), "a file path (a string)"),
+    "backup_dir": ((str,), "a folder path (a string)"),
+    "target_version": ((int,), "a PostgreSQL major version number like 18"),
+    "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
+    "allow_rollback": ((bool,), "true or false (without quotes)"),
+}
+SUPPORTED_VERSIONS = range(12, 19)
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table",
+             list: "an array"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "a date or time")
+
+
+def check_table(table: Mapping[str, Any], where: str) -> None:
+    """Unknown keys (with the likely one meant) and values of the wrong type, before anything else runs."""
+    for key in table:
+        if key not in SETTING_TYPES:
+            close = difflib.get_close_matches(key, SETTING_TYPES, n=1)
+            raise ConfigError(f"{where}: unknown setting {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                              help=f"known settings: {', '.join(SETTING_TYPES)}")
+    for key, value in table.items():
+        kinds, expected = SETTING_TYPES[key]
+        # bool is an int in Python, but `lock_retries = true` is not a number of retries.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            shown = "" if key == "database_url" else f" {value!r}"  # a connection string may hold a password
+            raise ConfigError(f"{where}: {key} must be {expected}, not {_toml_type(value)}{shown}",
+                              help=f"fix {key} in {where}")
+    for code, level in (table.get("rules") or {}).items():
+        if not isinstance(level, str):
+            raise ConfigError(f"{where}: [rules] {code} must be a string (error, warning, info, hint or off), "
+                              f"not {_toml_type(level)} {level!r}", help=f"fix [tool.pgshift.rules] in {where}")
+
+
+# PostgreSQL's time units for an integer setting in milliseconds, and the largest value it takes (INT_MAX):
+# https://www.postgresql.org/docs/current/config-setting.html#CONFIG-SETTING-NAMES-VALUES
+_TIME_UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION_RE = re.compile(r"^\s*(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>[a-z]*)\s*$")
+MAX_LOCK_TIMEOUT_MS = 2_147_483_647
+
+
+def parse_lock_timeout(value: str | int, origin: str) -> str:
+    """A lock_timeout as PostgreSQL reads it (number, optional unit, 0 .. 2147483647 ms), checked here so
+    that a value the server would refuse stops pgshift before it connects; returned as SET takes it."""
+    if isinstance(value, int):
+        value = str(value)
+    match = _DURATION_RE.match(value)
+    problem = None
+    if not match or match["unit"] not in ("", *_TIME_UNITS_MS):
+        problem = "is not a duration like '5s', '500ms' or '0' (units: us, ms, s, min, h, d)"
+    else:
+        milliseconds = float(match["number"]) * _TIME_UNITS_MS.get(match["unit"], 1)
+        if not (math.isfinite(milliseconds) and 0 <= round(milliseconds) <= MAX_LOCK_TIMEOUT_MS):
+            problem = f"is outside PostgreSQL's range for lock_timeout (0 .. {MAX_LOCK_TIMEOUT_MS} ms, about 24 days)"
+    if problem:
+        raise ConfigError(f"{origin}: lock_timeout {value!r} {problem}",
+                          help="e.g. lock_timeout = \"5s\"; 0 waits without limit")
+    return "".join(value.split())  # "5 s" -> "5s": the form every SET takes as it is
+
+
 def load_settings(
     cwd: Path | None = None,
     *,
     database_url: str | None = None,
     migrations_dir: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
+    create_migrations_dir: bool = False,
 ) -> Settings:
-    """Build Settings: flags first, then the environment, then the project file, then defaults."""
+    """Build Settings: flags first, then the environment, then the project file, then defaults.
+
+    Every value is checked here, before anything touches the database. A migrations folder given by a flag,
+    the environment or the project file must exist (a typo would otherwise mean "nothing to migrate", exit 0);
+    `create_migrations_dir` is for `pgshift init`, whose job is to create it.
+    """
     env = os.environ if environ is None else environ
     root = find_project_root(cwd or Path.cwd())
     table, source_file = read_project_table(root)
     where = str(source_file) if source_file else "configuration"
-    known = {"migrations_dir", "database_url", "tracking_table", "lock_timeout", "lock_retries", "snapshot_path",
-             "backup_dir", "target_version", "rules", "allow_rollback"}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}",
-                          help=f"known settings: {', '.join(sorted(known))}")
+    check_table(table, where)
 
-    folder = Path(migrations_dir or env.get("PGSHIFT_MIGRATIONS_DIR") or table.get("migrations_dir", "migrations"))
+    folder, folder_origin = next(
+        ((Path(value), origin) for value, origin in ((migrations_dir, "--migrations-dir"),
+                                                     (env.get("PGSHIFT_MIGRATIONS_DIR"), "PGSHIFT_MIGRATIONS_DIR"),
+                                                     (table.get("migrations_dir"), f"migrations_dir in {where}"))
+         if value), (Path("migrations"), None))
     folder = folder if folder.is_absolute() else root / folder
+    if folder_origin and not create_migrations_dir and not folder.is_dir():
+        kind = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(f"the migrations folder {folder} ({folder_origin}) {kind}",
+                          help=f"correct {folder_origin}, or create the folder")
 
     url, source = _resolve_database(database_url, env, table, root / ".env")
 
-    lock_timeout = str(env.get("PGSHIFT_LOCK_TIMEOUT") or table.get("lock_timeout", "5s"))
-    if not _DURATION_RE.match(lock_timeout):
-        origin = "PGSHIFT_LOCK_TIMEOUT" if env.get("PGSHIFT_LOCK_TIMEOUT") else where
-        raise ConfigError(f"{origin}: lock_timeout {lock_timeout!r} is not a duration like '5s', '500ms' or '0'")
+    if env.get("PGSHIFT_LOCK_TIMEOUT"):
+        lock_timeout = parse_lock_timeout(env["PGSHIFT_LOCK_TIMEOUT"], "PGSHIFT_LOCK_TIMEOUT")
+    else:
+        lock_timeout = parse_lock_timeout(table.get("lock_timeout", "5s"), where)
     rules = table.get("rules", {})
-    if not isinstance(rules, dict):
-        raise ConfigError(f"{where}: [tool.pgshift.rules] must map rule ids to error, warning, info, hint or off")
 
     def path_setting(key: str, default: str) -> Path:
         value = Path(str(table.get(key, default)))
         return value if value.is_absolute() else root / value
 
-    try:
-        target_version = int(table.get("target_version", 18))
-        lock_retries = int(table.get("lock_retries", 0))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-    tracking_table = str(table.get("tracking_table", DEFAULT_TRACKING_TABLE))
+    target_version = table.get("target_version", 18)
+    if target_version not in SUPPORTED_VERSIONS:
+        raise ConfigError(f"{where}: target_version {target_version} is not a PostgreSQL version pgshift knows "
+                          f"({SUPPORTED_VERSIONS.start} to {SUPPORTED_VERSIONS.stop - 1})",
+                          help="the major version of your production server, e.g. target_version = 16")
+    lock_retries = table.get("lock_retries", 0)
+    if lock_retries < 0:
+        raise ConfigError(f"{where}: lock_retries must be 0 or more, not {lock_retries}",
+                          help="lock_retries = 3 retries a migration three times after a lock timeout")
+    tracking_table = table.get("tracking_table", DEFAULT_TRACKING_TABLE)
     split_table_name(tracking_table)
 
     return Settings(
@@ -141,13 +222,13 @@ def load_settings(
         database_url=url,
         database_source=source,
         tracking_table=tracking_table,
-        lock_timeout="".join(lock_timeout.split()),  # "5 s" -> "5s": the form every SET takes as it is
+        lock_timeout=lock_timeout,
         lock_retries=lock_retries,
         snapshot_path=path_setting("snapshot_path", "DATABASE.md"),
         backup_dir=path_setting("backup_dir", "backups"),
         target_version=target_version,
-        rules={str(k): str(v) for k, v in rules.items()},
-        allow_rollback=bool(table.get("allow_rollback", True)),
+        rules=dict(rules),
+        allow_rollback=table.get("allow_rollback", True),
         embedded_dir=root / ".pgshift",
     )
 

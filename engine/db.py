@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 
 import warnings
@@ -15,8 +16,8 @@ import psycopg
 from psycopg import conninfo
 
 from engine.config import Settings
-from engine.errors import DatabaseUnavailableError
-from engine.redaction import redact
+from engine.errors import ConfigError, DatabaseUnavailableError
+from engine.redaction import libpq_reading, redact, secrets_in, url_password
 
 APPLICATION_NAME = "pgshift"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -34,16 +35,66 @@ class Target:
     def display(self) -> str:
         if self.embedded:
             return f"embedded development database ({self.source})"
-        try:
-            params = conninfo.conninfo_to_dict(self.dsn)
-        except psycopg.ProgrammingError:
-            return f"{redact(self.dsn)} (from {self.source})"
-        host = params.get("host") or "local socket"
-        port = params.get("port")
-        place = f"{host}:{port}" if port else host
-        user = f"{params['user']}@" if params.get("user") else ""
-        name = params.get("dbname", "")
-        return f"postgresql://{user}{place}/{name} (from {self.source})"
+        return f"{display_url(self.dsn)} (from {self.source})"
+
+
+def display_url(dsn: str) -> str:
+    """A URL for people: without the password, pasteable into psql as it is (issue 10, item 20).
+
+    A Unix-socket directory goes into `?host=` (`postgresql://u@/db?host=/tmp/sock`): written as the URL's
+    host (`postgresql://u@/tmp/sock/db`) it would be read as a database named `tmp/sock/db`. A string libpq
+    cannot read, or reads differently from how it was written, is not quoted at all: its pieces may be a
+    password's.
+    """
+    params = libpq_reading(dsn)
+    if params is not None and not dsn.strip():  # libpq's PG* variables: show what they make
+        params = {key: os.environ[name] for key, name in _LIBPQ_ENVIRONMENT.items() if os.environ.get(name)}
+    if params is None:
+        return "the configured connection string (not shown: it is not valid)"
+    hosts = [h for h in params.get("host", "").split(",")]
+    ports = params.get("port", "").split(",")
+    sockets = [h for h in hosts if h.startswith(("/", "@"))]
+    network = [(h, ports[i] if i < len(ports) else ports[-1]) for i, h in enumerate(hosts)
+               if h and not h.startswith(("/", "@"))]
+    place = ",".join(_quote(h if ":" not in h else f"[{h}]", safe="[]:") + (f":{p}" if p else "")
+                     for h, p in network)
+    query = [("host", h) for h in sockets]
+    if sockets and params.get("port"):
+        query.append(("port", params["port"]))
+    query += [(k, params[k]) for k in _SHOWN_OPTIONS if params.get(k)]
+    user = f"{_quote(params['user'])}@" if params.get("user") else ""
+    text = f"postgresql://{user}{place}/{_quote(params.get('dbname', ''))}"
+    if query:
+        text += "?" + "&".join(f"{k}={_quote(v, safe='/@')}" for k, v in query)
+    return text
+
+
+_SHOWN_OPTIONS = ("sslmode", "target_session_attrs")
+_LIBPQ_ENVIRONMENT = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
+                      "sslmode": "PGSSLMODE", "target_session_attrs": "PGTARGETSESSIONATTRS"}
+
+
+def _quote(value: str, safe: str = "") -> str:
+    from urllib.parse import quote
+    return quote(value, safe=safe)
+
+
+def check_connection_string(target: "Target") -> None:
+    """Refuse, before connecting, a string libpq would misread or reject with its password quoted back."""
+    if target.embedded or not target.dsn or libpq_reading(target.dsn) is not None:
+        return
+    try:
+        conninfo.conninfo_to_dict(target.dsn)
+        reason = "its password seems to hold an unencoded '@' or '/', so libpq would read part of it as host " \
+                 "or database"
+    except psycopg.ProgrammingError:
+        reason = "libpq cannot read it"
+        if url_password(target.dsn) is not None and "://" not in target.dsn:
+            reason += " (it looks like a URL without its postgresql:// at the start)"
+    raise ConfigError(
+        f"the connection string from {target.source} is not valid: {reason} (not shown: it holds a password)",
+        help="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE with the password percent-encoded "
+             "(% as %25, @ as %40, / as %2F, : as %3A, ? as %3F, # as %23, space as %20)")
 
 
 def resolve_target(settings: Settings) -> Target:
@@ -74,8 +125,16 @@ def start_embedded(folder: Path) -> str:
                 f"could not start the embedded development database in {folder / 'pgdata'}: {exc}",
                 help=f"see {folder / 'pgdata' / 'log'}, or configure a server with --database-url or DATABASE_URL",
             ) from exc
-    # The local server trusts its Unix socket; drop the empty password so the URL pastes into psql as it is.
-    return server.get_uri().replace("postgres:@", "postgres@", 1)
+    return embedded_url(server.get_postmaster_info())
+
+
+def embedded_url(info) -> str:
+    """The embedded server's URL, pasteable into psql: no (empty) password — the local server trusts its
+    socket — and the socket folder percent-encoded, since a project path may hold spaces or `&`."""
+    from urllib.parse import quote
+    if info.socket_dir is not None:
+        return f"postgresql://postgres@/postgres?host={quote(str(info.socket_dir), safe='/')}&port={info.port}"
+    return f"postgresql://postgres@{info.hostname}:{info.port}/postgres"
 
 
 def stop_embedded(folder: Path) -> bool:
@@ -97,11 +156,15 @@ def stop_embedded(folder: Path) -> bool:
 
 def connect(target: Target, *, autocommit: bool = True, timeout: int = CONNECT_TIMEOUT_SECONDS) -> psycopg.Connection:
     """Open a connection or raise DatabaseUnavailableError that says where and why, without the password."""
+    check_connection_string(target)
     try:
         return psycopg.connect(target.dsn, autocommit=autocommit, connect_timeout=timeout,
                                application_name=APPLICATION_NAME)
     except psycopg.Error as exc:
-        reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        for secret in sorted(secrets_in(target.dsn), key=len, reverse=True):
+            message = message.replace(secret, "***")
+        reason = redact(message)
         raise DatabaseUnavailableError(
             f"cannot connect to {target.display}: {reason}",
             help="check that the server is running and the connection settings (--database-url, DATABASE_URL, "

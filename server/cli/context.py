@@ -11,6 +11,8 @@ from typing import Any, Callable, TextIO
 from engine.config import Settings, load_settings
 from engine.errors import ConfirmationRequiredError
 from engine.findings import Finding
+from engine.redaction import Redactor
+from server.cli.output import RedactingStream
 
 
 @dataclass
@@ -25,12 +27,24 @@ class CliContext:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     _settings: Settings | None = None
+    create_migrations_dir: bool = False  # `pgshift init` creates a configured folder that is not there yet
+
+    def __post_init__(self) -> None:
+        # The one place the CLI's output is produced: whatever is written to these is scrubbed of passwords.
+        self.stdout = RedactingStream(self.stdout, lambda: self.redactor)
+        self.stderr = RedactingStream(self.stderr, lambda: self.redactor)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The passwords of the URL given on the command line, the configured one and the environment's."""
+        return Redactor.of((self.database_url, self._settings.database_url if self._settings else None))
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.cwd, database_url=self.database_url,
-                                           migrations_dir=self.migrations_dir)
+                                           migrations_dir=self.migrations_dir,
+                                           create_migrations_dir=self.create_migrations_dir)
         return self._settings
 
     @property
@@ -49,9 +63,11 @@ class CliContext:
     def emit_json(self, data: Any) -> None:
         """Print `data` as the one JSON document under --json; a callable is only built when needed."""
         if self.json_output:
-            json.dump(data() if callable(data) else data, self.stdout, indent=2, default=str)
-            self.stdout.write("\n")
+            plain = json.loads(json.dumps(data() if callable(data) else data, default=str))
+            # Scrubbed value by value, then written past the line scrubber, which could break the JSON syntax.
             self.stdout.flush()
+            self.stdout.raw.write(json.dumps(self.redactor.tree(plain), indent=2) + "\n")
+            self.stdout.raw.flush()
 
     def show_findings(self, findings: list[Finding]) -> None:
         for finding in findings:

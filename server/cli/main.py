@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     args.project_given = args.project is not None
     ctx = CliContext(cwd=Path(args.project or "."), database_url=args.database_url,
-                     migrations_dir=args.migrations_dir, json_output=args.json)
+                     migrations_dir=args.migrations_dir, json_output=args.json,
+                     create_migrations_dir=getattr(args.handler, "CREATES_MIGRATIONS_DIR", False))
     try:
         return int(args.handler.run(args, ctx) or EXIT_OK)
     except PgshiftError as error:
@@ -83,6 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `pgshift list | head`: the reader went away; stop quietly, as `ls | head` does
         _silence_stdout()
         return EXIT_FAILURE
+    finally:
+        _flush(ctx)
+
+
+def _flush(ctx: CliContext) -> None:
+    """Text a command wrote without a final newline is still held by the redacting streams."""
+    for stream in (ctx.stdout, ctx.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away, or the stream was closed
+            pass
 
 
 def _silence_stdout() -> None:
@@ -101,7 +113,7 @@ def report_error(ctx: CliContext, error: PgshiftError) -> None:
         print(f"  help: {redact(error.help)}", file=ctx.stderr)
     if ctx.json_output:
         ctx.emit_json({"ok": False, "error": {"code": error.code, "message": redact(error.message),
-                                              "help": error.help,
+                                              "help": redact(error.help) if error.help else None,
                                               "findings": [f.to_dict(root) for f in error.findings]}})
 
 

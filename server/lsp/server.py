@@ -17,6 +17,7 @@ from server.lsp.convert import engine_text
 from server.lsp.diagnostics import DiagnosticsPublisher
 from server.lsp.project import CONFIG_FILES, uri_to_path
 from server.lsp.projects import LiveProject, Projects
+from server.lsp.redaction import RedactingProtocol
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class PgshiftLanguageServer(LanguageServer):
     scheduler and background tasks."""
 
     def __init__(self) -> None:
-        super().__init__("pgshift", _version())
+        super().__init__("pgshift", _version(), protocol_cls=RedactingProtocol)
         self.projects = Projects(self)
         self.diagnostics = DiagnosticsPublisher(self)
         self.stopping: asyncio.Event | None = None

@@ -6,7 +6,9 @@ from mcp.server.mcpserver import MCPServer
 
 from engine.config import Settings
 from server.mcp import texts
+from engine.redaction import Redactor
 from server.mcp.prompts import register_prompts
+from server.mcp.redaction import RedactingMiddleware
 from server.mcp.resources import register_resources
 from server.mcp.tools import register_tools
 
@@ -25,6 +27,7 @@ def build_server(settings: Settings, read_only: bool = False) -> MCPServer:
     """
     server = MCPServer(name="pgshift", title="pgshift migrations", version=VERSION,
                        instructions=texts.INSTRUCTIONS, log_level="WARNING")
+    server.middleware.append(RedactingMiddleware(Redactor.of((settings.database_url,))))
     register_tools(server, settings, read_only=read_only)
     register_resources(server, settings)
     if not read_only:

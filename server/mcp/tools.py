@@ -23,6 +23,7 @@ from engine.errors import PgshiftError, UsageError
 from engine.findings import Finding, Severity
 from server.mcp import confirmation, results, texts
 from server.mcp.errors import tool_errors
+from server.mcp.redaction import redactor_of
 from server.mcp.workspace import clean_description, migration_path, relative, sql_argument
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -62,6 +63,7 @@ def progress_reporter(ctx: Context, verb: str) -> Callable[[runner.Event], None]
 def send_progress(ctx: Context, done: int, message: str) -> None:
     """From the worker thread; best effort, so a client that went away cannot interrupt a migration mid-run."""
     try:
+        message = redactor_of(ctx.mcp_server).text(message)
         anyio.from_thread.run(ctx.report_progress, done, None, message)
     except Exception:  # noqa: BLE001
         pass
@@ -236,7 +238,8 @@ def register_rollback(server: MCPServer, settings: Settings) -> None:
               ) -> Elicit[confirmation.ConfirmRollback] | None:
         if plan.plan is None or not confirmation.client_can_elicit(ctx.client_capabilities):
             return None
-        return Elicit(confirmation.describe_plan(plan.plan, root), confirmation.ConfirmRollback)
+        question = redactor_of(ctx.mcp_server).text(confirmation.describe_plan(plan.plan, root))
+        return Elicit(question, confirmation.ConfirmRollback)
 
     @server.tool(name="rollback", title="Roll back migrations (asks the user)", description=texts.ROLLBACK,
                  annotations=_hints(destructive=True, idempotent=False))

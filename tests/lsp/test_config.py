@@ -52,3 +52,16 @@ async def test_a_document_that_stops_being_a_migration_loses_its_diagnostics(pro
         assert list(await wait_for_diagnostics(client, uri, lambda d: not d)) == []
     finally:
         await stop(client)
+
+
+async def test_a_setting_of_the_wrong_type_is_shown_with_its_key_and_file(project_dir, database_url):
+    pyproject = project_dir / "pyproject.toml"
+    pyproject.write_text('[tool.pgshift]\nallow_rollback = "false"\n', encoding="utf-8")
+    client = await start(project_dir, database_url)
+    try:
+        uri = open_document(client, write(project_dir, "2024-05-01_1200_create_accounts.sql", NO_ROLLBACK))
+        shown = await wait_for_message(client, lambda m: "allow_rollback" in m.message)
+        assert f"{pyproject}: allow_rollback must be true or false (without quotes), not a string" in shown.message
+        await wait_for_diagnostics(client, uri, lambda d: "missing-rollback" in codes(d))  # file checks go on
+    finally:
+        await stop(client)

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.db import redact, start_embedded, stop_embedded
+    from engine.db import display_url, start_embedded, stop_embedded
     folder = ctx.settings.embedded_dir
     if args.action == "stop":
         stopped = stop_embedded(folder)
@@ -27,8 +27,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     running = (folder / "pgdata" / "postmaster.pid").exists()
     if args.action == "url":
         url = start_embedded(folder)
-        ctx.say(redact(url))
-        ctx.emit_json({"ok": True, "url": redact(url)})
+        ctx.say(display_url(url))
+        ctx.emit_json({"ok": True, "url": display_url(url)})
         return 0
     ctx.say(f"{folder / 'pgdata'}: {'running' if running else 'not running'}")
     ctx.emit_json({"ok": True, "path": str(folder / "pgdata"), "running": running})

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported for real in run(), so that `pgshift --help` stays 
 NAME = "init"
 HELP = "set this project up: migrations folder, Cursor MCP server, rules and hook, .gitignore, npm scripts"
 ORDER = 5
+CREATES_MIGRATIONS_DIR = True  # its job: a configured migrations folder need not exist yet
 
 LAUNCHER_NOTES = {
     "path": "Cursor starts pgshift as `pgshift`, found on PATH: {reason}.",

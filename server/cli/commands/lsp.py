@@ -25,8 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from server.lsp import build_server
+    from server.lsp.redaction import redact_logs
 
     # stdout carries the protocol: logs go to stderr, which editors keep in their LSP log.
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="pgshift-lsp %(levelname)s %(name)s: %(message)s")
-    build_server().start_io()
+    server = build_server()
+    redact_logs(server, logging.getLogger().handlers)
+    server.start_io()
     return 0

@@ -44,5 +44,10 @@ def run(args: argparse.Namespace, ctx) -> int:
         if workspace is not None:
             ctx.cwd = workspace
 
-    build_server(ctx.settings, read_only=args.read_only).run("stdio")
+    import logging
+
+    from engine.redaction import redact_logs
+    server = build_server(ctx.settings, read_only=args.read_only)
+    redact_logs(logging.getLogger().handlers, lambda: ctx.redactor)  # standard error is the assistant's log
+    server.run("stdio")
     return 0
