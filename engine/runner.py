@@ -378,6 +378,11 @@ class RollbackStep:
     source: str  # "file" (the current ROLLBACK block) or "recorded" (as stored when applied)
     no_transaction: bool = False  # it holds a statement PostgreSQL refuses in a transaction block
 
+    @property
+    def is_empty(self) -> bool:
+        """An empty ROLLBACK block: the migration changed nothing to undo (VALIDATE, SET)."""
+        return not self.sql
+
 
 @dataclass(frozen=True)
 class RollbackPlan:
@@ -397,8 +402,12 @@ class RollbackPlan:
         for number, step in enumerate(self.steps, 1):
             origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when it was applied"
             how = ", statement by statement without a transaction" if step.no_transaction else ""
-            lines.append(f"{number}. {step.version} ({origin}{how}):")
-            lines.extend(f"    {line}" for line in step.sql.splitlines())
+            if step.is_empty:
+                lines.append(f"{number}. {step.version} ({origin}): nothing to undo (its ROLLBACK block is "
+                             "empty); only its tracking row is removed")
+            else:
+                lines.append(f"{number}. {step.version} ({origin}{how}):")
+                lines.extend(f"    {line}" for line in step.sql.splitlines())
             lines.append("")
         if any(step.no_transaction for step in self.steps):
             lines.append("Steps marked 'without a transaction' cannot be undone if they fail part-way; the others "
@@ -442,8 +451,12 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
         migration = files.get(row.version)
         if migration is not None and migration.has_rollback:
             sql, source = migration.rollback_sql.strip(), "file"
+        elif migration is not None and migration.rollback_is_empty:
+            sql, source = "", "file"  # an empty block: nothing to undo, only the tracking row goes
         elif row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip():
             sql, source = row.rollback_sql.strip(), "recorded"
+        elif migration is None and row.rollback_sql is not None and migration_files.is_empty_rollback(row.rollback_sql):
+            sql, source = "", "recorded"
         else:
             sql = source = None
         if sql is not None:

@@ -83,7 +83,8 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
         row = rows.pop(migration.version, None)
         if row is None:
             result.append(MigrationStatus(
-                migration.version, State.PENDING, migration.path, has_rollback=migration.has_rollback,
+                migration.version, State.PENDING, migration.path,
+                has_rollback=migration.has_rollback or migration.rollback_is_empty,
                 out_of_order=newest_applied is not None and migration.version < newest_applied,
                 file_checksum=migration.checksum))
             continue
@@ -92,13 +93,13 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             state = State.APPLIED if row.checksum == migration.checksum else State.CHANGED
         result.append(MigrationStatus(
             migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
-            has_rollback=migration.has_rollback or _recorded_rollback(row),
+            has_rollback=migration.has_rollback or migration.rollback_is_empty or _recorded_rollback(row),
             statements_run=row.statements_run, error=row.error, recorded_checksum=row.checksum,
             file_checksum=migration.checksum))
     for row in rows.values():
         result.append(MigrationStatus(
             row.version, State.MISSING, None, row.applied_at, row.execution_ms, row.applied_by,
-            has_rollback=_recorded_rollback(row), recorded_checksum=row.checksum,
+            has_rollback=_recorded_rollback(row) or _recorded_empty_rollback(row), recorded_checksum=row.checksum,
             statements_run=row.statements_run, error=row.error))
     return sorted(result, key=lambda s: s.version)
 
@@ -142,6 +143,11 @@ def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration
 
 def _recorded_rollback(row: AppliedMigration) -> bool:
     return bool(row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip())
+
+
+def _recorded_empty_rollback(row: AppliedMigration) -> bool:
+    """Applied with an empty ROLLBACK block (NULL means it had none): rolling back only removes the row."""
+    return row.rollback_sql is not None and migration_files.is_empty_rollback(row.rollback_sql)
 
 
 def list_migrations(settings: Settings) -> StatusReport:

@@ -1,0 +1,75 @@
+"""`rollback`, `repair` and `list` as a user meets them when something is unusual: an empty ROLLBACK block,
+a missing applied file, a rollback racing a migrate, a lock held by someone else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from server.cli import main
+
+TABLE = "CREATE TABLE accounts (id bigint PRIMARY KEY, n int);\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"
+CHECK = "ALTER TABLE accounts ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID;\n-- ROLLBACK:\n-- ALTER TABLE accounts DROP CONSTRAINT n_positive;\n"
+VALIDATE = "ALTER TABLE accounts VALIDATE CONSTRAINT n_positive;\n\n-- ROLLBACK:\n"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str, capsys):
+    (tmp_path / "migrations").mkdir()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["-C", str(tmp_path), "--database-url", database_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    run.root = tmp_path
+    return run
+
+
+def write(cli, name: str, text: str) -> Path:
+    path = cli.root / "migrations" / name
+    path.write_text(text)
+    return path
+
+
+def states(cli) -> dict[str, str]:
+    code, out, _ = cli("--json", "list")
+    return {m["version"]: m["state"] for m in json.loads(out)["migrations"]}
+
+
+def test_an_empty_rollback_block_means_nothing_to_undo(cli):
+    write(cli, "2025-01-01_1000_accounts.sql", TABLE)
+    write(cli, "2025-01-02_1000_check.sql", CHECK)
+    write(cli, "2025-01-03_1000_validate.sql", VALIDATE)
+    assert cli("migrate")[0] == 0
+    code, out, _ = cli("list")
+    validate_line = next(line for line in out.splitlines() if "2025-01-03_1000_validate" in line)
+    assert "rollback: yes" in validate_line
+    code, out, _ = cli("rollback", "--list")
+    assert "2025-01-03_1000_validate" in out.splitlines()[0] and "can roll back" in out.splitlines()[0]
+    code, _, err = cli("rollback")  # no terminal, no --yes: it shows the plan and asks (refused)
+    assert code == 1 and "nothing to undo" in err and "error[confirmation-required]" in err
+    assert states(cli)["2025-01-03_1000_validate"] == "applied"
+    code, out, err = cli("rollback", "--yes")
+    assert code == 0, err
+    assert "nothing to undo" in err and "rolled back 2025-01-03_1000_validate" in out
+    assert states(cli)["2025-01-03_1000_validate"] == "pending"
+    # and what is older can be rolled back past it
+    code, out, err = cli("rollback", "--yes", "--steps", "2")
+    assert code == 0, err
+    assert set(states(cli).values()) == {"pending"}
+
+
+def test_a_missing_marker_or_a_todo_placeholder_still_means_no_rollback(cli):
+    write(cli, "2025-01-01_1000_accounts.sql", TABLE.split("-- ROLLBACK:")[0])
+    write(cli, "2025-01-02_1000_other.sql", "CREATE TABLE other (id int);\n-- ROLLBACK:\n-- -- TODO: write the rollback\n")
+    assert cli("migrate")[0] == 0
+    code, _, err = cli("rollback", "--yes")
+    assert code == 1 and "2025-01-02_1000_other has no rollback SQL" in err
+    (cli.root / "migrations" / "2025-01-02_1000_other.sql").unlink()
+    assert cli("mark", "2025-01-02_1000_other", "--pending", "--yes")[0] == 0
+    code, _, err = cli("rollback", "--yes")
+    assert code == 1 and "2025-01-01_1000_accounts has no rollback SQL" in err
