@@ -22,7 +22,7 @@ from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutEr
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
 from engine.findings import Finding, Severity, Span, relative_path
 from engine.files import MigrationFile
-from engine.status import MigrationStatus, State, applied_file_changed, merge
+from engine.status import MigrationStatus, State, applied_file_changed, applied_file_missing, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
 # Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
@@ -117,10 +117,7 @@ def plan_migrate(statuses: list[MigrationStatus], files: list[MigrationFile], *,
     missing = [s for s in statuses if s.state is State.MISSING]
     if changed or missing:
         findings = [applied_file_changed(s.version, s.path, s.applied_at) for s in changed]
-        findings += [Finding("applied-file-missing", Severity.ERROR,
-                             f"{s.version} is applied but its file is missing from the migrations folder", None,
-                             help=f"restore the file, or `pgshift mark {s.version} --pending` if the change was "
-                                  "undone by hand") for s in missing]
+        findings += [applied_file_missing(s.version) for s in missing]
         names = ", ".join(s.version for s in changed + missing)
         raise ChecksumMismatchError(f"refusing to migrate: applied migrations changed or missing: {names}",
                                     findings=findings, help="see each file's help above")

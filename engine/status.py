@@ -117,6 +117,14 @@ def applied_file_changed(version: str, path: Path | None, applied_at: datetime |
              f"`pgshift repair {version}`)")
 
 
+def applied_file_missing(version: str) -> Finding:
+    """The one wording for an applied migration whose file is gone, in `migrate` and `repair` alike."""
+    return Finding("applied-file-missing", Severity.ERROR,
+                   f"{version} is applied but its file is missing from the migrations folder", None,
+                   help=f"restore the file (e.g. git checkout), or `pgshift mark {version} --pending` if the change "
+                        "was undone by hand")
+
+
 def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration]) -> list[Finding]:
     """What the database says about one file being edited: changed since applied, failed, or out of order."""
     first_line = Span.at(0, 0, 0, len(migration.text.split("\n", 1)[0].rstrip("\r")))

@@ -73,3 +73,14 @@ def test_a_missing_marker_or_a_todo_placeholder_still_means_no_rollback(cli):
     assert cli("mark", "2025-01-02_1000_other", "--pending", "--yes")[0] == 0
     code, _, err = cli("rollback", "--yes")
     assert code == 1 and "2025-01-01_1000_accounts has no rollback SQL" in err
+
+
+def test_repair_of_a_missing_applied_file_says_how_to_resolve_it(cli):
+    path = write(cli, "2025-01-01_1000_accounts.sql", TABLE)
+    assert cli("migrate")[0] == 0
+    path.unlink()
+    code, out, err = cli("repair", "--yes")
+    assert code == 1 and "Nothing to repair" not in out
+    assert "error[applied-file-missing]: 2025-01-01_1000_accounts is applied but its file is missing" in err
+    assert "restore the file" in err and "pgshift mark 2025-01-01_1000_accounts --pending" in err
+    assert states(cli) == {"2025-01-01_1000_accounts": "missing"}
