@@ -15,6 +15,16 @@ LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PG
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
 _DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|min|h)?\s*$")
 
+_SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "": 0.001}  # bare numbers: ms, as in SET
+
+
+def duration_seconds(text: str) -> float:
+    """A duration in PostgreSQL's lock_timeout form ('5s', '500ms', '10min', '0') in seconds."""
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)?\s*$", text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2) or ""]
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +37,7 @@ class Settings:
     tracking_table: str = DEFAULT_TRACKING_TABLE
     lock_timeout: str = "5s"
     lock_retries: int = 0
+    lock_wait_timeout: float = 600.0  # seconds migrate/rollback wait for another pgshift's migration lock; 0: forever
     snapshot_path: Path | None = None
     backup_dir: Path | None = None
     target_version: int = 18
@@ -104,7 +115,7 @@ def load_settings(
     table, source_file = read_project_table(root)
     where = str(source_file) if source_file else "configuration"
     known = {"migrations_dir", "database_url", "tracking_table", "lock_timeout", "lock_retries", "snapshot_path",
-             "backup_dir", "target_version", "rules", "allow_rollback"}
+             "backup_dir", "target_version", "rules", "allow_rollback", "lock_wait_timeout"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}",
@@ -119,6 +130,11 @@ def load_settings(
     if not _DURATION_RE.match(lock_timeout):
         origin = "PGSHIFT_LOCK_TIMEOUT" if env.get("PGSHIFT_LOCK_TIMEOUT") else where
         raise ConfigError(f"{origin}: lock_timeout {lock_timeout!r} is not a duration like '5s', '500ms' or '0'")
+    lock_wait_timeout = str(env.get("PGSHIFT_LOCK_WAIT_TIMEOUT") or table.get("lock_wait_timeout", "10min"))
+    if not _DURATION_RE.match(lock_wait_timeout):
+        origin = "PGSHIFT_LOCK_WAIT_TIMEOUT" if env.get("PGSHIFT_LOCK_WAIT_TIMEOUT") else where
+        raise ConfigError(f"{origin}: lock_wait_timeout {lock_wait_timeout!r} is not a duration like '10min', '30s' "
+                          "or '0' (wait forever)")
     rules = table.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{where}: [tool.pgshift.rules] must map rule ids to error, warning, info, hint or off")
@@ -143,6 +159,7 @@ def load_settings(
         tracking_table=tracking_table,
         lock_timeout="".join(lock_timeout.split()),  # "5 s" -> "5s": the form every SET takes as it is
         lock_retries=lock_retries,
+        lock_wait_timeout=duration_seconds(lock_wait_timeout),
         snapshot_path=path_setting("snapshot_path", "DATABASE.md"),
         backup_dir=path_setting("backup_dir", "backups"),
         target_version=target_version,

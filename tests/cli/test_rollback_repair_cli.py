@@ -84,3 +84,31 @@ def test_repair_of_a_missing_applied_file_says_how_to_resolve_it(cli):
     assert "error[applied-file-missing]: 2025-01-01_1000_accounts is applied but its file is missing" in err
     assert "restore the file" in err and "pgshift mark 2025-01-01_1000_accounts --pending" in err
     assert states(cli) == {"2025-01-01_1000_accounts": "missing"}
+
+
+def test_a_retry_names_the_version_once(cli, database_url):
+    (cli.root / "pyproject.toml").write_text('[tool.pgshift]\nlock_timeout = "200ms"\nlock_retries = 1\n')
+    write(cli, "2025-01-01_1000_accounts.sql", TABLE)
+    assert cli("migrate")[0] == 0
+    write(cli, "2025-01-02_1000_column.sql", "ALTER TABLE accounts ADD COLUMN email text;\n")
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT * FROM accounts")  # ACCESS SHARE held across both attempts
+        code, _, err = cli("migrate")
+    version = "2025-01-02_1000_column"
+    assert code == 1
+    assert f"pgshift: {version}: gave up waiting for a lock (lock_timeout)" in err and "retry 1" in err
+    assert f"{version}: {version}:" not in err
+
+
+def test_a_failure_after_a_long_run_summarises_what_stayed_applied(cli):
+    names = [f"2025-01-{day:02d}_1000_step.sql" for day in range(1, 13)]
+    for name in names[:-1]:
+        write(cli, name, f"CREATE TABLE t{name[8:10]} (id int);\n")
+    write(cli, names[-1], "DO $$ BEGIN RAISE EXCEPTION 'boom' USING DETAIL = E'first line\\nsecond line'; END $$;\n")
+    code, _, err = cli("migrate")
+    assert code == 1
+    summary = next(line for line in err.splitlines() if line.startswith("pgshift: error[migration-failed]"))
+    assert "already applied in this run: 11 migrations: 2025-01-01_1000_step, 2025-01-02_1000_step, … (7 more) …, " \
+           "2025-01-10_1000_step, 2025-01-11_1000_step" in summary
+    assert "2025-01-05_1000_step" not in summary
+    assert "boom (SQLSTATE P0001)\n  detail: first line\n          second line\n" in err
