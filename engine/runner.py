@@ -415,12 +415,43 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
         tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                              state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
     milliseconds = int((time.monotonic() - started) * 1000)
+    _refuse_invalid_indexes(conn, settings, migration, result, len(statements))
     execution.run_script(conn, SESSION_RESET)
     conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
                                              checksum=migration.checksum, rollback_sql=migration.rollback_sql))
     conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
                  (milliseconds, migration.version))
     return milliseconds
+
+
+def _refuse_invalid_indexes(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
+                            result: MigrateResult, statements_run: int) -> None:
+    """Every statement ran, yet an index it names may be INVALID (left by an interrupted earlier attempt and
+    skipped by IF NOT EXISTS, or cancelled on the server): then it is not applied, but failed, with the way out."""
+    from engine import index_health
+    invalid = index_health.invalid_indexes(conn, index_health.created_indexes(migration.forward_sql))
+    if not invalid:
+        return
+    message, help_text = index_health.describe_invalid(invalid, migration.version)
+    execution.run_script(conn, SESSION_RESET)
+    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
+                         state=tracking.FAILED, statements_run=statements_run, error=message,
+                         rollback_sql=migration.rollback_sql)
+    applied_versions = [a.version for a in result.applied]
+    raise MigrationFailedError(
+        f"{migration.version} ran all {statements_run} statement(s) without a transaction but left {message}",
+        version=migration.version, applied=applied_versions, statements_run=statements_run,
+        findings=[Finding("invalid-index", Severity.ERROR, message, migration.path, _index_span(migration))],
+        help=help_text)
+
+
+def _index_span(migration: MigrationFile) -> Span:
+    """The first CREATE INDEX of the file, where the editor and the CLI place an invalid index."""
+    from engine.findings import LineIndex
+    for statement in sql_parser.parse(migration.forward_sql).statements:
+        if statement.kind == "IndexStmt":
+            return LineIndex(migration.text).span(statement.start, statement.end)
+    return Span.at(0, 0)
 
 
 def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,

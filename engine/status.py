@@ -117,6 +117,16 @@ def applied_file_changed(version: str, path: Path | None, applied_at: datetime |
              f"`pgshift repair {version}`)")
 
 
+def statements_ran(state: str, statements_run: int | None) -> str:
+    """What is known of a no-transaction run's progress. A `running` row counts the statements whose end
+    pgshift recorded; if pgshift was killed, the next one may have finished on the server too."""
+    count = statements_run or 0
+    if state == RUNNING:
+        return (f"at least {count} statement(s) had run (pgshift stopped during statement {count + 1}, which may "
+                "have finished on the server too: check the schema)")
+    return f"{count} statement(s) had run"
+
+
 def applied_file_missing(version: str) -> Finding:
     """The one wording for an applied migration whose file is gone, in `migrate` and `repair` alike."""
     return Finding("applied-file-missing", Severity.ERROR,
@@ -136,7 +146,8 @@ def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration
     if row is not None and row.state in (FAILED, RUNNING):
         return [Finding(
             "migration-failed", Severity.ERROR,
-            f"this migration stopped part-way after {row.statements_run or 0} statement(s): {row.error or ''}".strip(),
+            f"this migration did not complete; {statements_ran(row.state, row.statements_run)}: "
+            f"{row.error or 'interrupted'}",
             migration.path, first_line, help=f"check what it changed, then `pgshift repair {migration.version}`")]
     newest = max((v for v, r in rows.items() if r.state == APPLIED), default=None)
     if row is None and newest is not None and migration.version < newest:

@@ -112,3 +112,40 @@ def test_a_failure_after_a_long_run_summarises_what_stayed_applied(cli):
            "2025-01-10_1000_step, 2025-01-11_1000_step" in summary
     assert "2025-01-05_1000_step" not in summary
     assert "boom (SQLSTATE P0001)\n  detail: first line\n          second line\n" in err
+
+
+def test_a_run_killed_mid_statement_says_at_least_how_many_statements_ran(cli, database_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    write(cli, "2025-01-01_1000_accounts.sql", TABLE)
+    assert cli("migrate")[0] == 0
+    write(cli, "2025-01-02_1000_index.sql", "-- pgshift: no-transaction\n"
+                                            "CREATE INDEX CONCURRENTLY accounts_n ON accounts (n);\n"
+                                            "SELECT pg_sleep(120);\n")
+    pgshift = str(Path(sys.executable).with_name("pgshift"))
+    process = subprocess.Popen([pgshift, "-C", str(cli.root), "--database-url", database_url, "migrate"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            backend = None
+            while backend is None and time.monotonic() < deadline and process.poll() is None:
+                row = conn.execute("SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'"
+                                   ).fetchone()
+                backend = row[0] if row else time.sleep(0.05)
+            assert backend is not None, "the migration never reached its second statement"
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(30)
+            conn.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+    code, out, _ = cli("list")
+    line = next(line for line in out.splitlines() if "2025-01-02_1000_index" in line)
+    assert line.startswith("RUNNING") and "at least 1 statement(s) had run" in line
+    code, _, err = cli("repair")  # shows the change, then refuses without a terminal
+    assert "forget the running run (at least 1 statement(s) had run" in err
