@@ -411,7 +411,7 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                                  state=tracking.FAILED, statements_run=number,
                                  error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
-            raise failure
+            raise _with_invalid_indexes(conn, migration, failure)
         tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                              state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
     milliseconds = int((time.monotonic() - started) * 1000)
@@ -443,6 +443,17 @@ def _refuse_invalid_indexes(conn: psycopg.Connection, settings: Settings, migrat
         version=migration.version, applied=applied_versions, statements_run=statements_run,
         findings=[Finding("invalid-index", Severity.ERROR, message, migration.path, _index_span(migration))],
         help=help_text)
+
+
+def _with_invalid_indexes(conn: psycopg.Connection, migration: MigrationFile, failure: Exception) -> Exception:
+    """A failed CREATE INDEX CONCURRENTLY leaves its index INVALID, and IF NOT EXISTS would skip it on the
+    re-run the help suggests: say so, and how to drop it, first."""
+    from engine import index_health
+    invalid = index_health.invalid_indexes(conn, index_health.created_indexes(migration.forward_sql))
+    if invalid and isinstance(failure, MigrationFailedError):
+        message, help_text = index_health.describe_invalid(invalid, migration.version)
+        failure.help = f"{message}; {help_text}"
+    return failure
 
 
 def _index_span(migration: MigrationFile) -> Span:

@@ -26,9 +26,11 @@ def index_valid(url: str) -> bool | None:
 def test_a_rerun_that_skips_an_invalid_index_fails_with_the_way_out(project, database_url):
     write_migration(project, "2025-01-01_1000_accounts.sql", TABLE)
     path = write_migration(project, "2025-01-02_1000_unique_email.sql", UNIQUE)
-    with pytest.raises(MigrationFailedError):
+    with pytest.raises(MigrationFailedError) as caught:
         runner.migrate(project)  # duplicates: the build fails and leaves the index INVALID
     assert index_valid(database_url) is False
+    assert "accounts_email is INVALID" in caught.value.help
+    assert "DROP INDEX CONCURRENTLY accounts_email;" in caught.value.help
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("UPDATE accounts SET email = 'b' WHERE id = 2")
     repair.apply_changes(project, repair.plan_repair(project, ["2025-01-02_1000_unique_email"]))
