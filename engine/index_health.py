@@ -30,12 +30,17 @@ def created_indexes(sql_text: str) -> list[str]:
 
 def invalid_indexes(conn: psycopg.Connection, names: list[str]) -> list[str]:
     """Those of `names` that exist and are INVALID, as the catalog names them."""
+    return list(invalid_index_names(conn, names).values())
+
+
+def invalid_index_names(conn: psycopg.Connection, names: list[str]) -> dict[str, str]:
+    """In one query: each of `names` that is INVALID, mapped to the name the catalog gives it."""
     if not names:
-        return []
+        return {}
     rows = conn.execute(
-        "SELECT i.indexrelid::regclass::text FROM unnest(%s::text[]) AS n(name) "
+        "SELECT n.name, i.indexrelid::regclass::text FROM unnest(%s::text[]) AS n(name) "
         "JOIN pg_index i ON i.indexrelid = to_regclass(n.name) WHERE NOT i.indisvalid", (names,)).fetchall()
-    return [row[0] for row in rows]
+    return dict(rows)
 
 
 def describe_invalid(names: list[str], version: str) -> tuple[str, str]:

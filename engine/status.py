@@ -176,4 +176,27 @@ def list_migrations(settings: Settings) -> StatusReport:
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
-    return StatusReport(tuple(merge(files, applied)), target.display)
+        statuses = _with_invalid_indexes(conn, merge(files, applied), files)
+    return StatusReport(tuple(statuses), target.display)
+
+
+def _with_invalid_indexes(conn, statuses: list[MigrationStatus], files: list[MigrationFile]) -> list[MigrationStatus]:
+    """An applied no-transaction migration whose index is INVALID (applied by an older pgshift, or broken
+    since) carries that as its error, so `list` shows it; one catalog query for all of them."""
+    from dataclasses import replace
+
+    from engine import index_health
+    by_version = {f.version: f for f in files}
+    named = {s.version: index_health.created_indexes(by_version[s.version].forward_sql) for s in statuses
+             if s.state is State.APPLIED and by_version[s.version].no_transaction}
+    invalid = index_health.invalid_index_names(conn, sorted({n for names in named.values() for n in names}))
+    if not invalid:
+        return statuses
+    result = []
+    for status in statuses:
+        broken = [invalid[n] for n in named.get(status.version, []) if n in invalid]
+        if broken:
+            message, help_text = index_health.describe_invalid(broken, status.version)
+            status = replace(status, error=f"{message}; {help_text}")
+        result.append(status)
+    return result

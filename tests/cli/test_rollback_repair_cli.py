@@ -149,3 +149,21 @@ def test_a_run_killed_mid_statement_says_at_least_how_many_statements_ran(cli, d
     assert line.startswith("RUNNING") and "at least 1 statement(s) had run" in line
     code, _, err = cli("repair")  # shows the change, then refuses without a terminal
     assert "forget the running run (at least 1 statement(s) had run" in err
+
+
+def test_list_shows_an_applied_migration_whose_index_is_invalid(cli, database_url):
+    write(cli, "2025-01-01_1000_accounts.sql", TABLE)
+    assert cli("migrate")[0] == 0
+    write(cli, "2025-01-02_1000_unique_n.sql",
+          "-- pgshift: no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS accounts_n ON accounts (n);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO accounts VALUES (1, 7), (2, 7)")
+        with pytest.raises(psycopg.errors.UniqueViolation):  # built by hand, as before pgshift: left INVALID
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY accounts_n ON accounts (n)")
+    assert cli("mark", "2025-01-02_1000_unique_n", "--applied", "--yes")[0] == 0
+    code, out, _ = cli("list")
+    line = next(line for line in out.splitlines() if "2025-01-02_1000_unique_n" in line)
+    assert "BROKEN: index accounts_n is INVALID" in line and "DROP INDEX CONCURRENTLY accounts_n;" in line
+    code, out, _ = cli("--json", "list")
+    [entry] = [m for m in json.loads(out)["migrations"] if m["version"] == "2025-01-02_1000_unique_n"]
+    assert entry["state"] == "applied" and "accounts_n is INVALID" in entry["error"]

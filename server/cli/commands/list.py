@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         extra = ""
         if m.out_of_order:
             extra = "  (sorts before the newest applied: out of order)"
+        if m.state is State.APPLIED and m.error:
+            extra = f"  (BROKEN: {m.error})"
         if m.state in (State.FAILED, State.RUNNING):
             extra = f"  ({statements_ran(m.state.value, m.statements_run)}: {m.error or 'interrupted'})".replace("\n", " ")
         ctx.say(f"{MARKS[m.state.value]:8} {m.version:60} {when:16} {took:>8}  {rollback}{extra}")
