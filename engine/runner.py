@@ -556,7 +556,8 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
         raise UsageError("--steps must be 1 or more")
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
     with db.session(settings) as (conn, target):
-        rows = [r for r in tracking.read_applied(conn, settings) if r.state == tracking.APPLIED]
+        all_rows = tracking.read_applied(conn, settings)
+    rows = [r for r in all_rows if r.state == tracking.APPLIED]
     if not rows:
         raise RollbackError("nothing to roll back: no migration is applied", help=None)
     rows.sort(key=lambda r: r.version, reverse=True)
@@ -568,6 +569,13 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
             raise RollbackError(f"nothing to roll back: {to} is the newest applied migration")
     else:
         chosen = rows[:steps]
+    running = [r.version for r in all_rows if r.state == tracking.RUNNING and r.version > chosen[-1].version]
+    if running:
+        # The same re-check the rollback makes under the lock: nothing newer may be applied or under way.
+        raise RollbackError(
+            f"refusing to roll back: {', '.join(running)} is being run by another pgshift, or was interrupted "
+            "part-way, and it is newer than what would be rolled back",
+            help=f"if no other pgshift is running it, check what it changed, then `pgshift repair {running[0]}`")
     plan_steps = []
     for row in chosen:
         migration = files.get(row.version)

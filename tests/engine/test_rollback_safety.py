@@ -139,3 +139,15 @@ def test_a_long_wait_is_reminded_with_how_long_it_has_waited(project, database_u
     assert first.reason.startswith("another pgshift is migrating this database: pid")
     assert second.reason.startswith("still waiting (") and "other-deploy" in second.reason
     assert set(states(project).values()) == {State.APPLIED}
+
+
+def test_rollback_under_an_interrupted_newer_run_is_refused_before_asking(project, database_url):
+    write_migration(project, "2025-01-01_1000_a.sql", CREATE)
+    runner.migrate(project)
+    with psycopg.connect(database_url, autocommit=True) as conn:  # what a killed no-transaction run leaves
+        conn.execute("INSERT INTO system.schema_migrations (version, checksum, state, statements_run) "
+                     "VALUES ('2025-01-02_1000_b', 'x', 'running', 1)")
+    with pytest.raises(RollbackError) as caught:
+        runner.plan_rollback(project)
+    assert "2025-01-02_1000_b is being run by another pgshift, or was interrupted" in caught.value.message
+    assert "pgshift repair 2025-01-02_1000_b" in caught.value.help
