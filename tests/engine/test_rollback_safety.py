@@ -151,3 +151,16 @@ def test_rollback_under_an_interrupted_newer_run_is_refused_before_asking(projec
         runner.plan_rollback(project)
     assert "2025-01-02_1000_b is being run by another pgshift, or was interrupted" in caught.value.message
     assert "pgshift repair 2025-01-02_1000_b" in caught.value.help
+
+
+def test_lock_wait_timeout_is_a_duration_setting(tmp_path):
+    from engine.config import load_settings
+    from engine.errors import ConfigError
+    (tmp_path / "pyproject.toml").write_text('[tool.pgshift]\nlock_wait_timeout = "30s"\n')
+    assert load_settings(tmp_path, environ={}).lock_wait_timeout == 30.0
+    assert load_settings(tmp_path, environ={"PGSHIFT_LOCK_WAIT_TIMEOUT": "0"}).lock_wait_timeout == 0.0
+    (tmp_path / "pyproject.toml").write_text('[tool.pgshift]\nlock_wait_timeout = "a while"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, environ={})
+    assert "lock_wait_timeout 'a while' is not a duration" in caught.value.message
+    assert "pyproject.toml" in caught.value.message
