@@ -17,6 +17,7 @@ LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PG
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
 
 
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the engine needs to know about a project; front ends build it once and pass it down."""
@@ -28,6 +29,7 @@ class Settings:
     tracking_table: str = DEFAULT_TRACKING_TABLE
     lock_timeout: str = "5s"
     lock_retries: int = 0
+    lock_wait_timeout: float = 600.0  # seconds migrate/rollback wait for another pgshift's migration lock; 0: forever
     snapshot_path: Path | None = None
     backup_dir: Path | None = None
     target_version: int = 18
@@ -105,6 +107,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "target_version": ((int,), "a PostgreSQL major version number like 18"),
     "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
     "allow_rollback": ((bool,), "true or false (without quotes)"),
+    "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -142,23 +145,28 @@ _DURATION_RE = re.compile(r"^\s*(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+
 MAX_LOCK_TIMEOUT_MS = 2_147_483_647
 
 
-def parse_lock_timeout(value: str | int, origin: str) -> str:
-    """A lock_timeout as PostgreSQL reads it (number, optional unit, 0 .. 2147483647 ms), checked here so
-    that a value the server would refuse stops pgshift before it connects; returned as SET takes it."""
-    if isinstance(value, int):
-        value = str(value)
-    match = _DURATION_RE.match(value)
-    problem = None
+def duration_milliseconds(value: str | int, origin: str, key: str) -> float:
+    """A duration as PostgreSQL reads a time setting (number, optional unit, 0 .. 2147483647 ms), checked here
+    so that a value the server would refuse stops pgshift before it connects."""
+    text = str(value)
+    match = _DURATION_RE.match(text)
+    problem, milliseconds = None, 0.0
     if not match or match["unit"] not in ("", *_TIME_UNITS_MS):
         problem = "is not a duration like '5s', '500ms' or '0' (units: us, ms, s, min, h, d)"
     else:
         milliseconds = float(match["number"]) * _TIME_UNITS_MS.get(match["unit"], 1)
         if not (math.isfinite(milliseconds) and 0 <= round(milliseconds) <= MAX_LOCK_TIMEOUT_MS):
-            problem = f"is outside PostgreSQL's range for lock_timeout (0 .. {MAX_LOCK_TIMEOUT_MS} ms, about 24 days)"
+            problem = f"is outside PostgreSQL's range for {key} (0 .. {MAX_LOCK_TIMEOUT_MS} ms, about 24 days)"
     if problem:
-        raise ConfigError(f"{origin}: lock_timeout {value!r} {problem}",
-                          help="e.g. lock_timeout = \"5s\"; 0 waits without limit")
-    return "".join(value.split())  # "5 s" -> "5s": the form every SET takes as it is
+        raise ConfigError(f"{origin}: {key} {text!r} {problem}",
+                          help=f"e.g. {key} = \"5s\"; 0 waits without limit")
+    return milliseconds
+
+
+def parse_lock_timeout(value: str | int, origin: str) -> str:
+    """A checked lock_timeout, returned as SET takes it."""
+    duration_milliseconds(value, origin, "lock_timeout")
+    return "".join(str(value).split())  # "5 s" -> "5s": the form every SET takes as it is
 
 
 def load_settings(
@@ -198,6 +206,9 @@ def load_settings(
         lock_timeout = parse_lock_timeout(env["PGSHIFT_LOCK_TIMEOUT"], "PGSHIFT_LOCK_TIMEOUT")
     else:
         lock_timeout = parse_lock_timeout(table.get("lock_timeout", "5s"), where)
+    wait_origin = "PGSHIFT_LOCK_WAIT_TIMEOUT" if env.get("PGSHIFT_LOCK_WAIT_TIMEOUT") else where
+    lock_wait_timeout = duration_milliseconds(env.get("PGSHIFT_LOCK_WAIT_TIMEOUT") or table.get("lock_wait_timeout", "10min"),
+                                              wait_origin, "lock_wait_timeout") / 1000
     rules = table.get("rules", {})
 
     def path_setting(key: str, default: str) -> Path:
@@ -224,6 +235,7 @@ def load_settings(
         tracking_table=tracking_table,
         lock_timeout=lock_timeout,
         lock_retries=lock_retries,
+        lock_wait_timeout=lock_wait_timeout,
         snapshot_path=path_setting("snapshot_path", "DATABASE.md"),
         backup_dir=path_setting("backup_dir", "backups"),
         target_version=target_version,

@@ -91,10 +91,17 @@ def describe(error: psycopg.Error) -> str:
     if diag.sqlstate:
         text = f"{text} (SQLSTATE {diag.sqlstate})"
     if diag.message_detail:
-        text += f"\n  detail: {diag.message_detail}"
+        text += _labelled("detail", diag.message_detail)
     if diag.message_hint:
-        text += f"\n  hint: {diag.message_hint}"
+        text += _labelled("hint", diag.message_hint)
     return text
+
+
+def _labelled(label: str, text: str) -> str:
+    """`  label: first line`, with any further lines indented under the first (a DETAIL may hold many)."""
+    lines = text.rstrip("\n").split("\n")
+    under = "\n" + " " * (len(label) + 4)
+    return f"\n  {label}: " + under.join(lines)
 
 
 def rollback_if_needed(conn: psycopg.Connection) -> None:

@@ -64,6 +64,12 @@ class MigrationFile:
     def has_rollback(self) -> bool:
         return bool(self.rollback_sql and strip_sql_comments(self.rollback_sql).strip())
 
+    @property
+    def rollback_is_empty(self) -> bool:
+        """A `-- ROLLBACK:` marker with no SQL under it: "nothing to undo" (e.g. a VALIDATE- or SET-only
+        migration). A block holding only a TODO placeholder is unwritten, not empty."""
+        return self.rollback_sql is not None and is_empty_rollback(self.rollback_sql)
+
     def rollback_position(self, offset: int) -> Position:
         """Map an offset in `rollback_sql` to the file, adding back the `-- ` each line lost."""
         assert self.rollback_sql is not None
@@ -104,6 +110,11 @@ def checksum(forward_sql: str) -> str:
     """
     body = "\n".join(line.rstrip() for line in normalise(forward_sql).split("\n")).rstrip()
     return hashlib.md5(body.encode("utf-8")).hexdigest()
+
+
+def is_empty_rollback(rollback_sql: str) -> bool:
+    """No SQL (at most comments) and no TODO placeholder: the undo is deliberately nothing."""
+    return not strip_sql_comments(rollback_sql).strip() and "TODO" not in rollback_sql
 
 
 def strip_sql_comments(sql: str) -> str:

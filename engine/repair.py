@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from engine import db, tracking
 from engine import files as migration_files
 from engine.config import Settings
-from engine.errors import UsageError
-from engine.status import State, merge
+from engine.errors import ChecksumMismatchError, UsageError
+from engine.status import State, applied_file_missing, merge, statements_ran
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,19 @@ def plan_repair(settings: Settings, versions: list[str] | None = None) -> list[T
                 f"{status.recorded_checksum}; the changed SQL is NOT run",
                 checksum=status.file_checksum))
         elif status.state in (State.FAILED, State.RUNNING):
-            ran = status.statements_run or 0
+            ran = statements_ran(status.state.value, status.statements_run)
             changes.append(TrackingChange(
                 status.version, "clear-failed",
-                f"{status.version}: forget the {status.state.value} run ({ran} statement(s) had run); it becomes "
+                f"{status.version}: forget the {status.state.value} run ({ran}); it becomes "
                 "pending and `migrate` runs the whole file again"))
+    missing = [s for s in statuses if s.state is State.MISSING and (not versions or s.version in versions)]
+    if missing and not changes:
+        # Nothing here can be repaired by editing a row: the file must come back, or the row go deliberately.
+        names = ", ".join(s.version for s in missing)
+        raise ChecksumMismatchError(f"cannot repair: applied migration file(s) missing: {names}",
+                                    findings=[applied_file_missing(s.version) for s in missing],
+                                    help="restore each file, or `pgshift mark VERSION --pending` if its change "
+                                         "was undone by hand")
     return changes
 
 

@@ -22,7 +22,7 @@ from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutEr
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
 from engine.findings import Finding, Severity, Span, relative_path
 from engine.files import MigrationFile
-from engine.status import MigrationStatus, State, applied_file_changed, merge
+from engine.status import MigrationStatus, State, applied_file_changed, applied_file_missing, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
 # Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
@@ -117,10 +117,7 @@ def plan_migrate(statuses: list[MigrationStatus], files: list[MigrationFile], *,
     missing = [s for s in statuses if s.state is State.MISSING]
     if changed or missing:
         findings = [applied_file_changed(s.version, s.path, s.applied_at) for s in changed]
-        findings += [Finding("applied-file-missing", Severity.ERROR,
-                             f"{s.version} is applied but its file is missing from the migrations folder", None,
-                             help=f"restore the file, or `pgshift mark {s.version} --pending` if the change was "
-                                  "undone by hand") for s in missing]
+        findings += [applied_file_missing(s.version) for s in missing]
         names = ", ".join(s.version for s in changed + missing)
         raise ChecksumMismatchError(f"refusing to migrate: applied migrations changed or missing: {names}",
                                     findings=findings, help="see each file's help above")
@@ -175,11 +172,11 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
             _dry_run(conn, settings, todo, result, emit)
             return result
         with_rows = {s.version for s in statuses if s.state is not State.PENDING}
-        run = _RunState()
+        run = _RunState(_LockWait(settings, emit))
         for migration in todo:
             emit(Started(migration.version, migration.path, migration.no_transaction))
             if migration.no_transaction:
-                milliseconds = _apply_no_transaction(conn, settings, migration, result)
+                milliseconds = _apply_no_transaction(conn, settings, migration, result, run.lock_wait)
             else:
                 milliseconds = _apply_with_retries(conn, settings, migration, result, emit, run,
                                                    has_row=migration.version in with_rows)
@@ -196,10 +193,55 @@ def lock_timeout_sql(settings: Settings, *, local: bool = True) -> str:
     return f"SET{' LOCAL' if local else ''} lock_timeout = '{settings.lock_timeout}'"
 
 
+WAIT_REMINDER_SECONDS = 5.0  # a runner waiting for the migration lock says so once, then at most this often
+
+
+@dataclass
+class _LockWait:
+    """Waiting for another pgshift's migration lock: said once with whom, then a reminder every few seconds,
+    and given up after `lock_wait_timeout` (0: never) with a clear error instead of hanging forever."""
+
+    settings: Settings
+    emit: OnEvent
+    since: float | None = None
+    said_at: float | None = None
+
+    def slice_ms(self) -> int:
+        """How long the next blocking wait may take before the waiter speaks again (or gives up)."""
+        limit = WAIT_REMINDER_SECONDS
+        bound = self.settings.lock_wait_timeout
+        if bound and self.since is not None:
+            limit = min(limit, bound - (time.monotonic() - self.since))
+        return max(int(limit * 1000), 1)
+
+    def busy(self, conn: psycopg.Connection, doing: str) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        waited = now - self.since
+        bound = self.settings.lock_wait_timeout
+        holder = tracking.lock_holder(conn, self.settings) or "lock holder unknown"
+        if bound and waited >= bound:
+            raise LockTimeoutError(
+                f"gave up after waiting {waited:.0f}s for the migration lock ({doing}): another pgshift holds it: "
+                f"{holder}", help="wait for it to finish and run again, or raise lock_wait_timeout in "
+                                  "[tool.pgshift] (PGSHIFT_LOCK_WAIT_TIMEOUT; \"0\" waits forever)")
+        if self.said_at is not None and now - self.said_at < WAIT_REMINDER_SECONDS:
+            return
+        limit = f"up to {bound:g}s" if bound else "no time limit"
+        lead = "another pgshift" if self.said_at is None else f"still waiting ({waited:.0f}s): another pgshift"
+        self.emit(Waiting(f"{lead} is migrating this database: {holder}; waiting for it ({limit})"))
+        self.said_at = now
+
+    def acquired(self) -> None:
+        self.since = None
+
+
 @dataclass
 class _RunState:
     """What one `migrate` run has learnt: once another runner shows up, every migration re-checks up front."""
 
+    lock_wait: _LockWait
     careful: bool = False
 
 
@@ -213,24 +255,51 @@ def _apply_with_retries(conn: psycopg.Connection, settings: Settings, migration:
             attempt += 1
             if attempt > settings.lock_retries:
                 raise
-            emit(Retrying(migration.version, attempt, error.message))
+            # The event carries the version already: the reason is the error without it.
+            emit(Retrying(migration.version, attempt, error.message.removeprefix(f"{migration.version}: ")))
             time.sleep(min(2 ** attempt, 30))
 
 
 def _guarded_prefix(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
-                    wait: bool) -> tuple[str, int]:
-    """BEGIN, the guard statements and SET LOCAL lock_timeout, with how many statements that is."""
-    guard = tracking.guard_statements(conn, settings, version, expect_applied=expect_applied, wait=wait)
-    statements = ["BEGIN", *guard, lock_timeout_sql(settings)]
+                    wait: bool, wait_slice_ms: int | None = None, checks: tuple[str, ...] = ()) -> tuple[str, int]:
+    """BEGIN, the guard statements (and `checks`) and SET LOCAL lock_timeout, with how many statements that is."""
+    guard = tracking.guard_statements(conn, settings, version, expect_applied=expect_applied, wait=wait,
+                                      wait_slice_ms=wait_slice_ms)
+    statements = ["BEGIN", *guard, *checks, lock_timeout_sql(settings)]
     return "".join(f"{s};\n" for s in statements), len(statements)
 
 
 def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> str | None:
-    """'busy' or 'changed' when the guard (not the migration) stopped the script."""
+    """'busy', 'changed' or 'newer' when the guard (not the migration) stopped the script."""
     index = outcome.failed_index
     if outcome.error is None or index is None or not 1 <= index < prefix_statements:
         return None
-    return tracking.guard_outcome(outcome.error.diag.message_primary or "")
+    if outcome.error.diag.sqlstate == LOCK_NOT_AVAILABLE:
+        return "busy"  # the wait for the migration lock ran out its slice: still held by another pgshift
+    message = outcome.error.diag.message_primary or ""
+    if tracking.newer_applied(message):
+        return "newer"
+    return tracking.guard_outcome(message)
+
+
+def _run_under_lock(conn: psycopg.Connection, settings: Settings, version: str, body: str, lock_wait: _LockWait,
+                    doing: str, *, expect_applied: bool,
+                    checks: tuple[str, ...] = ()) -> tuple[execution.ScriptOutcome, str, int]:
+    """The guarded prefix and `body` in one round trip, waiting (and saying so) while another pgshift holds
+    the lock. Returns the outcome with the prefix and its statement count, for placing an error."""
+    wait = False
+    while True:
+        prefix, prefix_statements = _guarded_prefix(
+            conn, settings, version, expect_applied=expect_applied, wait=wait,
+            wait_slice_ms=lock_wait.slice_ms() if wait else None, checks=checks)
+        outcome = execution.run_script(conn, prefix + body)
+        if outcome.error is not None and _guard_verdict(outcome, prefix_statements) == "busy":
+            execution.rollback_if_needed(conn)
+            lock_wait.busy(conn, doing)
+            wait = True
+            continue
+        lock_wait.acquired()
+        return outcome, prefix, prefix_statements
 
 
 def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
@@ -246,7 +315,8 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         careful = run.careful or has_row
         if careful:
             prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False,
-                                                        wait=wait)
+                                                        wait=wait,
+                                                        wait_slice_ms=run.lock_wait.slice_ms() if wait else None)
         else:
             prefix, prefix_statements = f"BEGIN;\n{tracking.claim_statement(settings)};\n", 2
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
@@ -255,16 +325,17 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         started = time.monotonic()
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
+            run.lock_wait.acquired()
             # The server's own measure, as recorded in the tracking row and shown by `list`.
             recorded = outcome.last_value
             return int(recorded) if recorded is not None else int((time.monotonic() - started) * 1000)
         execution.rollback_if_needed(conn)
         verdict = _guard_verdict(outcome, prefix_statements)
         if verdict == "busy":
-            emit(Waiting(f"another pgshift is migrating this database: "
-                         f"{tracking.lock_holder(conn, settings) or 'lock holder unknown'}; waiting for it"))
+            run.lock_wait.busy(conn, f"to apply {migration.version}")
             run.careful = wait = True
             continue
+        run.lock_wait.acquired()
         if verdict == "changed":
             run.careful = True
             return None
@@ -281,6 +352,15 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         raise _failure(migration, outcome.error, span, result)
 
 
+def summarise_versions(versions: list[str], *, ends: int = 2) -> str:
+    """A few versions in full; a long run as its count with the first and last ones (a real project's run
+    can hold a hundred names, and the error line must stay readable)."""
+    if len(versions) <= 2 * ends + 1:
+        return ", ".join(versions)
+    return (f"{len(versions)} migrations: {', '.join(versions[:ends])}, … "
+            f"({len(versions) - 2 * ends} more) …, {', '.join(versions[-ends:])}")
+
+
 def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result: MigrateResult, *,
              statements_run: int | None = None) -> Exception:
     """The PostgreSQL error at file:line:col of the migration, saying what stayed applied."""
@@ -291,7 +371,7 @@ def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result:
             f"{migration.version}: gave up waiting for a lock (lock_timeout): {message}", findings=[Finding("lock-timeout", Severity.ERROR, message, migration.path, span)],
             help="another session holds a conflicting lock (often a long transaction); retry when it is gone, or "
                  "raise lock_timeout / set lock_retries in [tool.pgshift]")
-    kept = (f"; already applied in this run: {', '.join(applied_versions)}" if applied_versions else "")
+    kept = (f"; already applied in this run: {summarise_versions(applied_versions)}" if applied_versions else "")
     help_text = "fix the SQL and run `pgshift migrate` again"
     if statements_run is not None:
         help_text = (f"statements 1-{statements_run} ran and are NOT undone (no transaction); fix the file so it can "
@@ -305,10 +385,10 @@ def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result:
 
 
 def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
-                          result: MigrateResult) -> int | None:
+                          result: MigrateResult, lock_wait: _LockWait) -> int | None:
     """Statement by statement in autocommit, with a `running` row first so a crash is never silent."""
-    prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False, wait=True)
-    outcome = execution.run_script(conn, prefix + "COMMIT")
+    outcome, _, prefix_statements = _run_under_lock(conn, settings, migration.version, "COMMIT", lock_wait,
+                                                    f"to apply {migration.version}", expect_applied=False)
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
         if _guard_verdict(outcome, prefix_statements) == "changed":
@@ -331,16 +411,58 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                                  state=tracking.FAILED, statements_run=number,
                                  error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
-            raise failure
+            raise _with_invalid_indexes(conn, migration, failure)
         tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
                              state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
     milliseconds = int((time.monotonic() - started) * 1000)
+    _refuse_invalid_indexes(conn, settings, migration, result, len(statements))
     execution.run_script(conn, SESSION_RESET)
     conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
                                              checksum=migration.checksum, rollback_sql=migration.rollback_sql))
     conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
                  (milliseconds, migration.version))
     return milliseconds
+
+
+def _refuse_invalid_indexes(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
+                            result: MigrateResult, statements_run: int) -> None:
+    """Every statement ran, yet an index it names may be INVALID (left by an interrupted earlier attempt and
+    skipped by IF NOT EXISTS, or cancelled on the server): then it is not applied, but failed, with the way out."""
+    from engine import index_health
+    invalid = index_health.invalid_indexes(conn, index_health.created_indexes(migration.forward_sql))
+    if not invalid:
+        return
+    message, help_text = index_health.describe_invalid(invalid, migration.version)
+    execution.run_script(conn, SESSION_RESET)
+    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
+                         state=tracking.FAILED, statements_run=statements_run, error=message,
+                         rollback_sql=migration.rollback_sql)
+    applied_versions = [a.version for a in result.applied]
+    raise MigrationFailedError(
+        f"{migration.version} ran all {statements_run} statement(s) without a transaction but left {message}",
+        version=migration.version, applied=applied_versions, statements_run=statements_run,
+        findings=[Finding("invalid-index", Severity.ERROR, message, migration.path, _index_span(migration))],
+        help=help_text)
+
+
+def _with_invalid_indexes(conn: psycopg.Connection, migration: MigrationFile, failure: Exception) -> Exception:
+    """A failed CREATE INDEX CONCURRENTLY leaves its index INVALID, and IF NOT EXISTS would skip it on the
+    re-run the help suggests: say so, and how to drop it, first."""
+    from engine import index_health
+    invalid = index_health.invalid_indexes(conn, index_health.created_indexes(migration.forward_sql))
+    if invalid and isinstance(failure, MigrationFailedError):
+        message, help_text = index_health.describe_invalid(invalid, migration.version)
+        failure.help = f"{message}; {help_text}"
+    return failure
+
+
+def _index_span(migration: MigrationFile) -> Span:
+    """The first CREATE INDEX of the file, where the editor and the CLI place an invalid index."""
+    from engine.findings import LineIndex
+    for statement in sql_parser.parse(migration.forward_sql).statements:
+        if statement.kind == "IndexStmt":
+            return LineIndex(migration.text).span(statement.start, statement.end)
+    return Span.at(0, 0)
 
 
 def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,
@@ -378,6 +500,11 @@ class RollbackStep:
     source: str  # "file" (the current ROLLBACK block) or "recorded" (as stored when applied)
     no_transaction: bool = False  # it holds a statement PostgreSQL refuses in a transaction block
 
+    @property
+    def is_empty(self) -> bool:
+        """An empty ROLLBACK block: the migration changed nothing to undo (VALIDATE, SET)."""
+        return not self.sql
+
 
 @dataclass(frozen=True)
 class RollbackPlan:
@@ -397,8 +524,12 @@ class RollbackPlan:
         for number, step in enumerate(self.steps, 1):
             origin = "from the file's ROLLBACK block" if step.source == "file" else "as recorded when it was applied"
             how = ", statement by statement without a transaction" if step.no_transaction else ""
-            lines.append(f"{number}. {step.version} ({origin}{how}):")
-            lines.extend(f"    {line}" for line in step.sql.splitlines())
+            if step.is_empty:
+                lines.append(f"{number}. {step.version} ({origin}): nothing to undo (its ROLLBACK block is "
+                             "empty); only its tracking row is removed")
+            else:
+                lines.append(f"{number}. {step.version} ({origin}{how}):")
+                lines.extend(f"    {line}" for line in step.sql.splitlines())
             lines.append("")
         if any(step.no_transaction for step in self.steps):
             lines.append("Steps marked 'without a transaction' cannot be undone if they fail part-way; the others "
@@ -425,7 +556,8 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
         raise UsageError("--steps must be 1 or more")
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
     with db.session(settings) as (conn, target):
-        rows = [r for r in tracking.read_applied(conn, settings) if r.state == tracking.APPLIED]
+        all_rows = tracking.read_applied(conn, settings)
+    rows = [r for r in all_rows if r.state == tracking.APPLIED]
     if not rows:
         raise RollbackError("nothing to roll back: no migration is applied", help=None)
     rows.sort(key=lambda r: r.version, reverse=True)
@@ -437,13 +569,24 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
             raise RollbackError(f"nothing to roll back: {to} is the newest applied migration")
     else:
         chosen = rows[:steps]
+    running = [r.version for r in all_rows if r.state == tracking.RUNNING and r.version > chosen[-1].version]
+    if running:
+        # The same re-check the rollback makes under the lock: nothing newer may be applied or under way.
+        raise RollbackError(
+            f"refusing to roll back: {', '.join(running)} is being run by another pgshift, or was interrupted "
+            "part-way, and it is newer than what would be rolled back",
+            help=f"if no other pgshift is running it, check what it changed, then `pgshift repair {running[0]}`")
     plan_steps = []
     for row in chosen:
         migration = files.get(row.version)
         if migration is not None and migration.has_rollback:
             sql, source = migration.rollback_sql.strip(), "file"
+        elif migration is not None and migration.rollback_is_empty:
+            sql, source = "", "file"  # an empty block: nothing to undo, only the tracking row goes
         elif row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip():
             sql, source = row.rollback_sql.strip(), "recorded"
+        elif migration is None and row.rollback_sql is not None and migration_files.is_empty_rollback(row.rollback_sql):
+            sql, source = "", "recorded"
         else:
             sql = source = None
         if sql is not None:
@@ -465,28 +608,27 @@ def rollback(settings: Settings, plan: RollbackPlan, *, on_event: OnEvent | None
     emit = on_event or (lambda event: None)
     result = RollbackResult(plan.database)
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
+    lock_wait = _LockWait(settings, emit)
     with db.session(settings) as (conn, target):
         for step in plan.steps:
             migration = files.get(step.version)
             emit(Started(step.version, step.path or Path(step.version), step.no_transaction))
             if step.no_transaction:
                 started = time.monotonic()
-                _rollback_without_transaction(conn, settings, step, result)
+                _rollback_without_transaction(conn, settings, step, result, lock_wait)
                 result.rolled_back.append(step.version)
                 emit(Applied(step.version, step.path or Path(step.version),
                              int((time.monotonic() - started) * 1000)))
                 continue
-            prefix, prefix_statements = _guarded_prefix(conn, settings, step.version, expect_applied=True,
-                                                        wait=True)
-            script = (f"{prefix}{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT;\n"
-                      f"{SESSION_RESET}")
+            body = f"{step.sql}\n;\n{tracking.delete_sql(conn, settings, step.version)};\nCOMMIT;\n{SESSION_RESET}"
             started = time.monotonic()
-            outcome = execution.run_script(conn, script)
+            outcome, prefix, prefix_statements = _run_under_lock(
+                conn, settings, step.version, body, lock_wait, f"to roll back {step.version}", expect_applied=True,
+                checks=(tracking.newer_applied_statement(conn, settings, step.version),))
             if outcome.error is not None:
                 execution.rollback_if_needed(conn)
-                done = f"; already rolled back: {', '.join(result.rolled_back)}" if result.rolled_back else ""
-                if _guard_verdict(outcome, prefix_statements) == "changed":
-                    raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
+                _refuse_changed_plan(step, outcome, prefix_statements, result)
+                done = f"; already rolled back: {summarise_versions(result.rolled_back)}" if result.rolled_back else ""
                 findings = []
                 if migration is not None and step.source == "file" and migration.rollback_sql:
                     findings.append(Finding("rollback-failed", Severity.ERROR, execution.describe(outcome.error),
@@ -509,16 +651,35 @@ def _needs_no_transaction(sql: str, target_version: int) -> bool:
     return any(needs_no_transaction(statement, target_version) for statement in script.statements)
 
 
+def _refuse_changed_plan(step: RollbackStep, outcome: execution.ScriptOutcome, prefix_statements: int,
+                        result: RollbackResult) -> None:
+    """Under the lock the plan is re-checked: its step must still be applied and still the newest applied
+    migration, or rolling it back would leave a hole under what another pgshift applied meanwhile."""
+    done = f"; already rolled back: {summarise_versions(result.rolled_back)}" if result.rolled_back else ""
+    verdict = _guard_verdict(outcome, prefix_statements)
+    if verdict == "changed":
+        raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
+    if verdict == "newer":
+        newer = tracking.newer_applied(outcome.error.diag.message_primary or "")
+        nothing = "" if result.rolled_back else "; nothing was rolled back"
+        raise RollbackError(
+            f"refusing to roll back {step.version}: {', '.join(newer)} {'is' if len(newer) == 1 else 'are'} now "
+            f"applied after it (another pgshift migrated since this rollback was planned), so rolling it back "
+            f"would leave a hole under newer migrations{nothing}{done}",
+            help="`pgshift rollback --list` shows what is applied now; run `pgshift rollback` again to review a "
+                 "new plan")
+
+
 def _rollback_without_transaction(conn: psycopg.Connection, settings: Settings, step: RollbackStep,
-                                  result: RollbackResult) -> None:
+                                  result: RollbackResult, lock_wait: _LockWait) -> None:
     """Check the row under the lock, run the statements one by one, then remove the row."""
-    prefix, prefix_statements = _guarded_prefix(conn, settings, step.version, expect_applied=True, wait=True)
-    outcome = execution.run_script(conn, prefix + "COMMIT")
-    done = f"; already rolled back: {', '.join(result.rolled_back)}" if result.rolled_back else ""
+    outcome, _, prefix_statements = _run_under_lock(
+        conn, settings, step.version, "COMMIT", lock_wait, f"to roll back {step.version}", expect_applied=True,
+        checks=(tracking.newer_applied_statement(conn, settings, step.version),))
+    done = f"; already rolled back: {summarise_versions(result.rolled_back)}" if result.rolled_back else ""
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
-        if _guard_verdict(outcome, prefix_statements) == "changed":
-            raise RollbackError(f"{step.version} is no longer applied (changed by someone else){done}")
+        _refuse_changed_plan(step, outcome, prefix_statements, result)
         raise RollbackError(execution.describe(outcome.error))
     statements = sql_parser.parse(step.sql).statements
     for number, statement in enumerate(statements):

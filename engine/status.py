@@ -83,7 +83,8 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
         row = rows.pop(migration.version, None)
         if row is None:
             result.append(MigrationStatus(
-                migration.version, State.PENDING, migration.path, has_rollback=migration.has_rollback,
+                migration.version, State.PENDING, migration.path,
+                has_rollback=migration.has_rollback or migration.rollback_is_empty,
                 out_of_order=newest_applied is not None and migration.version < newest_applied,
                 file_checksum=migration.checksum))
             continue
@@ -92,13 +93,13 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             state = State.APPLIED if row.checksum == migration.checksum else State.CHANGED
         result.append(MigrationStatus(
             migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
-            has_rollback=migration.has_rollback or _recorded_rollback(row),
+            has_rollback=migration.has_rollback or migration.rollback_is_empty or _recorded_rollback(row),
             statements_run=row.statements_run, error=row.error, recorded_checksum=row.checksum,
             file_checksum=migration.checksum))
     for row in rows.values():
         result.append(MigrationStatus(
             row.version, State.MISSING, None, row.applied_at, row.execution_ms, row.applied_by,
-            has_rollback=_recorded_rollback(row), recorded_checksum=row.checksum,
+            has_rollback=_recorded_rollback(row) or _recorded_empty_rollback(row), recorded_checksum=row.checksum,
             statements_run=row.statements_run, error=row.error))
     return sorted(result, key=lambda s: s.version)
 
@@ -116,6 +117,24 @@ def applied_file_changed(version: str, path: Path | None, applied_at: datetime |
              f"`pgshift repair {version}`)")
 
 
+def statements_ran(state: str, statements_run: int | None) -> str:
+    """What is known of a no-transaction run's progress. A `running` row counts the statements whose end
+    pgshift recorded; if pgshift was killed, the next one may have finished on the server too."""
+    count = statements_run or 0
+    if state == RUNNING:
+        return (f"at least {count} statement(s) had run (pgshift stopped during statement {count + 1}, which may "
+                "have finished on the server too: check the schema)")
+    return f"{count} statement(s) had run"
+
+
+def applied_file_missing(version: str) -> Finding:
+    """The one wording for an applied migration whose file is gone, in `migrate` and `repair` alike."""
+    return Finding("applied-file-missing", Severity.ERROR,
+                   f"{version} is applied but its file is missing from the migrations folder", None,
+                   help=f"restore the file (e.g. git checkout), or `pgshift mark {version} --pending` if the change "
+                        "was undone by hand")
+
+
 def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration]) -> list[Finding]:
     """What the database says about one file being edited: changed since applied, failed, or out of order."""
     first_line = Span.at(0, 0, 0, len(migration.text.split("\n", 1)[0].rstrip("\r")))
@@ -127,7 +146,8 @@ def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration
     if row is not None and row.state in (FAILED, RUNNING):
         return [Finding(
             "migration-failed", Severity.ERROR,
-            f"this migration stopped part-way after {row.statements_run or 0} statement(s): {row.error or ''}".strip(),
+            f"this migration did not complete; {statements_ran(row.state, row.statements_run)}: "
+            f"{row.error or 'interrupted'}",
             migration.path, first_line, help=f"check what it changed, then `pgshift repair {migration.version}`")]
     newest = max((v for v, r in rows.items() if r.state == APPLIED), default=None)
     if row is None and newest is not None and migration.version < newest:
@@ -144,6 +164,11 @@ def _recorded_rollback(row: AppliedMigration) -> bool:
     return bool(row.rollback_sql and migration_files.strip_sql_comments(row.rollback_sql).strip())
 
 
+def _recorded_empty_rollback(row: AppliedMigration) -> bool:
+    """Applied with an empty ROLLBACK block (NULL means it had none): rolling back only removes the row."""
+    return row.rollback_sql is not None and migration_files.is_empty_rollback(row.rollback_sql)
+
+
 def list_migrations(settings: Settings) -> StatusReport:
     """The `list` verb: read the folder and the tracking table (without creating it)."""
     from engine import db, tracking
@@ -151,4 +176,27 @@ def list_migrations(settings: Settings) -> StatusReport:
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
-    return StatusReport(tuple(merge(files, applied)), target.display)
+        statuses = _with_invalid_indexes(conn, merge(files, applied), files)
+    return StatusReport(tuple(statuses), target.display)
+
+
+def _with_invalid_indexes(conn, statuses: list[MigrationStatus], files: list[MigrationFile]) -> list[MigrationStatus]:
+    """An applied no-transaction migration whose index is INVALID (applied by an older pgshift, or broken
+    since) carries that as its error, so `list` shows it; one catalog query for all of them."""
+    from dataclasses import replace
+
+    from engine import index_health
+    by_version = {f.version: f for f in files}
+    named = {s.version: index_health.created_indexes(by_version[s.version].forward_sql) for s in statuses
+             if s.state is State.APPLIED and by_version[s.version].no_transaction}
+    invalid = index_health.invalid_index_names(conn, sorted({n for names in named.values() for n in names}))
+    if not invalid:
+        return statuses
+    result = []
+    for status in statuses:
+        broken = [invalid[n] for n in named.get(status.version, []) if n in invalid]
+        if broken:
+            message, help_text = index_health.describe_invalid(broken, status.version)
+            status = replace(status, error=f"{message}; {help_text}")
+        result.append(status)
+    return result

@@ -190,26 +190,46 @@ def delete_sql(conn: psycopg.Connection, settings: Settings, version: str) -> st
 
 LOCK_BUSY_MARK = "pgshift: migration lock busy"
 STATE_CHANGED_MARK = "pgshift: state changed under the lock"
+NEWER_APPLIED_MARK = "pgshift: applied after the plan: "
 
 
 def guard_statements(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
-                     wait: bool) -> list[str]:
+                     wait: bool, wait_slice_ms: int | None = None) -> list[str]:
     """Take the transaction-level migration lock, then re-check the row's state under it.
 
     A transaction-level lock is released at COMMIT/ROLLBACK, so it never leaks behind PgBouncer in
     transaction mode the way session advisory locks do. Plain SELECTs (no PL/pgSQL block to compile on every
     migration) that fail with a cast error carrying a marker: `LOCK_BUSY_MARK` when `wait` is false and the
-    lock is taken, `STATE_CHANGED_MARK` when the row is no longer what this runner saw.
+    lock is taken, `STATE_CHANGED_MARK` when the row is no longer what this runner saw. With `wait_slice_ms`
+    the wait for the lock gives up after that long (SQLSTATE 55P03), so the caller can say it still waits.
     """
     key = lock_key(settings)
     condition = "NOT EXISTS" if expect_applied else "EXISTS"
     check = (f"{condition} (SELECT 1 FROM {table_sql(settings)} WHERE version = {literal(conn, version)} "
              "AND state = 'applied')")
     if wait:
-        return [f"SELECT pg_advisory_xact_lock({key})",
+        sliced = [f"SELECT set_config('lock_timeout', '{int(wait_slice_ms)}ms', true)"] if wait_slice_ms else []
+        return [*sliced, f"SELECT pg_advisory_xact_lock({key})",
                 f"SELECT (CASE WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
     return [f"SELECT (CASE WHEN NOT pg_try_advisory_xact_lock({key}) THEN '{LOCK_BUSY_MARK}' "
             f"WHEN {check} THEN '{STATE_CHANGED_MARK}' ELSE '0' END)::int"]
+
+
+def newer_applied_statement(conn: psycopg.Connection, settings: Settings, version: str) -> str:
+    """Under the lock, before rolling `version` back: fail with `NEWER_APPLIED_MARK` and the versions when a
+    newer migration is applied (or running) — a `migrate` that won the lock after the plan was made."""
+    newer = (f"FROM {table_sql(settings)} WHERE version > {literal(conn, version)} "
+             "AND state IN ('applied', 'running')")
+    return (f"SELECT (CASE WHEN EXISTS (SELECT 1 {newer}) THEN '{NEWER_APPLIED_MARK}' || "
+            f"(SELECT string_agg(version, ', ' ORDER BY version) {newer}) ELSE '0' END)::int")
+
+
+def newer_applied(message: str) -> list[str]:
+    """The versions a failed `newer_applied_statement` named (none when the message is another error)."""
+    at = message.find(NEWER_APPLIED_MARK)
+    if at < 0:
+        return []
+    return message[at + len(NEWER_APPLIED_MARK):].rstrip('"').split(", ")
 
 
 def claim_statement(settings: Settings) -> str:

@@ -328,6 +328,13 @@ def _verify_one(conn: psycopg.Connection, migration: MigrationFile,
     failure = _apply(conn, migration, FORWARD, fallback)
     if failure:
         return _verdict(migration, FAILED, failure)
+    if migration.rollback_is_empty:
+        marker = LineIndex(migration.text).line_span(migration.marker_line or 0)
+        message = "rollback not verified: the ROLLBACK block is empty (nothing to undo)"
+        return MigrationVerification(migration.version, migration.path, NO_ROLLBACK, ROLLBACK, message, (Finding(
+            "empty-rollback", Severity.INFO, message, migration.path, marker,
+            help="right for a migration that changes no definition (VALIDATE, SET); otherwise write the undo "
+                 "SQL under '-- ROLLBACK:'"),))
     if not migration.has_rollback:
         return MigrationVerification(migration.version, migration.path, NO_ROLLBACK, ROLLBACK,
                                      "cannot verify rollback: no ROLLBACK block", (Finding(

@@ -203,7 +203,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
             verdict.findings = results.findings_of(list(migration.findings), root)
         summary = "; ".join(
             f"{v.version}: verified, the ROLLBACK restores the schema" if v.ok else
-            f"{v.version}: forward SQL works but there is no ROLLBACK to verify" if v.status == "no-rollback"
+            f"{v.version}: forward SQL works; {v.message}" if v.status == "no-rollback"
             else f"{v.version}: FAILED at {v.step}: {v.message}" for v in verdicts)
         return results.VerifyResult(ok=done.ok, scratch_server=redact(done.scratch_server),
                                     migrations=verdicts, summary=summary)

@@ -118,6 +118,16 @@ def test_a_migration_without_rollback_cannot_be_fully_verified(project):
     assert verdict.message == "cannot verify rollback: no ROLLBACK block"
 
 
+def test_an_empty_rollback_block_is_called_empty_not_missing(project):
+    write_migration(project, "2024-01-01_1000_create_users.sql", "CREATE TABLE users (id int);\n-- ROLLBACK:\n"
+                                                                 "-- DROP TABLE users;\n")
+    write_migration(project, "2024-01-02_1000_set.sql", "SELECT set_config('app.x', '1', false);\n\n-- ROLLBACK:\n")
+    verdict = verify(project).migrations[1]
+    assert verdict.status == NO_ROLLBACK
+    assert "the ROLLBACK block is empty (nothing to undo)" in verdict.message and "no ROLLBACK block" not in verdict.message
+    assert verdict.findings[0].code == "empty-rollback" and verdict.findings[0].span.start.line == 2
+
+
 def test_no_transaction_migrations_run_statement_by_statement(project):
     write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
     write_migration(project, "2024-01-02_1000_index_concurrently.sql", """-- pgshift: no-transaction

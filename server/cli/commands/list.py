@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.status import State, list_migrations
+    from engine.status import State, list_migrations, statements_ran
     describe_database(ctx)
     report = list_migrations(ctx.settings)
     ctx.emit_json({"ok": True, "database": report.database,
@@ -37,8 +37,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         extra = ""
         if m.out_of_order:
             extra = "  (sorts before the newest applied: out of order)"
-        if m.state is State.FAILED:
-            extra = f"  (stopped after {m.statements_run or 0} statement(s): {m.error or ''})".replace("\n", " ")
+        if m.state is State.APPLIED and m.error:
+            extra = f"  (BROKEN: {m.error})"
+        if m.state in (State.FAILED, State.RUNNING):
+            extra = f"  ({statements_ran(m.state.value, m.statements_run)}: {m.error or 'interrupted'})".replace("\n", " ")
         ctx.say(f"{MARKS[m.state.value]:8} {m.version:60} {when:16} {took:>8}  {rollback}{extra}")
     counts = {state: len(report.by_state(state)) for state in State}
     summary = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.runner import Applied, plan_rollback, rollback
+    from engine.runner import Applied, Waiting, plan_rollback, rollback
     describe_database(ctx)
     if args.list:
         return _list(ctx)
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     def on_event(event) -> None:
         if isinstance(event, Applied):
             ctx.say(f"rolled back {event.version} in {event.milliseconds} ms")
+        elif isinstance(event, Waiting):
+            ctx.note(f"pgshift: {event.reason}")
 
     result = rollback(ctx.settings, plan, on_event=on_event)
     ctx.emit_json({"ok": True, "database": result.database, "rolled_back": result.rolled_back,
