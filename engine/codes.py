@@ -57,6 +57,13 @@ if the change was undone by hand.
 *warning* in the editor, *error* for `migrate` — a pending file sorts before the newest applied migration
 (typically a merged branch). Rename it to a later timestamp, or `pgshift migrate --allow-out-of-order`.
 
+### invalid-index
+*error* — every statement of a no-transaction migration ran, but an index it creates is INVALID
+(`pg_index.indisvalid` is false): an earlier `CREATE INDEX CONCURRENTLY` was interrupted or failed, and
+`IF NOT EXISTS` skipped it on the re-run. PostgreSQL maintains such an index on every write but never uses it.
+The migration is recorded as failed, not applied; `list` also flags an applied migration whose index is
+INVALID. Run `DROP INDEX CONCURRENTLY name;`, then `pgshift migrate` again.
+
 ### migration-failed
 *error* — PostgreSQL rejected the migration; placed at PostgreSQL's error position, or on the failing
 statement when PostgreSQL gives none. The migration was rolled back (or, without a transaction, is recorded as
