@@ -71,12 +71,12 @@ def read_only_error(display: str, why: str, *, standby: bool = False) -> ReadOnl
                                  help=f"{remedy}; `pgshift list` works on a read-only database")
 
 
-def require_writable(conn: psycopg.Connection, display: str, what: str) -> None:
+def require_writable(conn: psycopg.Connection, display: str, what: str, *, why: str = "writes to it") -> None:
     """Refuse, before anything is planned or asked, to run `what` (a write) on a database that only reads."""
     standby, read_only = conn.execute(
         "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'").fetchone()
     if standby or read_only:
-        raise read_only_error(display, f"`{what}` writes to it", standby=bool(standby))
+        raise read_only_error(display, f"`{what}` {why}", standby=bool(standby))
 
 
 def recorded_state(settings, version: str, *, patience: float = 0) -> tuple[str | None, int | None] | None:

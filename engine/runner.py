@@ -154,6 +154,8 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
     emit = on_event or (lambda event: None)
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "migrate --dry-run" if dry_run else "migrate",
+                                     why="runs the SQL (and rolls it back)" if dry_run else "writes to it")
         if not dry_run:
             tracking.ensure_table(conn, settings)
         applied_rows = tracking.read_applied(conn, settings)
@@ -431,6 +433,7 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
         raise UsageError("--steps must be 1 or more")
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
     with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "rollback")
         rows = [r for r in tracking.read_applied(conn, settings) if r.state == tracking.APPLIED]
     if not rows:
         raise RollbackError("nothing to roll back: no migration is applied", help=None)

@@ -86,7 +86,7 @@ class ThrowawayServer:
         """A hot standby streaming from this server (pg_basebackup -R), started."""
         replica = ThrowawayServer()
         subprocess.run(_as_postgres(str(BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER,
-                                    "-D", str(replica.data), "-R", "-X", "stream", "--no-sync"),
+                                    "-D", str(replica.data), "-R", "-X", "stream", "--no-sync", "-c", "fast"),
                        check=True, capture_output=True)
         with open(replica.data / "postgresql.conf", "a") as conf:
             conf.write(f"port = {replica.port}\nunix_socket_directories = '{replica.root}'\nhot_standby = on\n")
