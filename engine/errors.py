@@ -104,3 +104,16 @@ class ReadOnlyDatabaseError(PgshiftError):
 
     code = "database-read-only"
     exit_code = 2
+
+
+class FileSystemError(PgshiftError):
+    """The operating system refused a file or folder pgshift needs (permissions, a full disk, I/O)."""
+
+    code = "file-system"
+    exit_code = 2
+
+    @classmethod
+    def from_os_error(cls, error: OSError) -> "FileSystemError":
+        where = f" {error.filename}" if error.filename else ""
+        return cls(f"cannot use{where}: {error.strerror or error}",
+                   help="check that the user running pgshift may read (and, for this command, write) it")
