@@ -174,6 +174,9 @@ def test_every_command_meets_every_environment_failure_with_a_clear_message_and_
                 if outcome.code != 2:
                     problems.append(f"exit {outcome.code}, not 2")
                 problems.extend(f"no {w!r} in stderr" for w in words if w not in outcome.err)
+            elif case == "read-only database" and "db" in uses:  # reading works on a read-only database
+                if outcome.code != 0:
+                    problems.append(f"exit {outcome.code}, not 0: it only reads")
             elif outcome.code not in (0, 1, 2):  # it does not need what failed; as a non-root user it may
                 problems.append(f"exit {outcome.code}")  # not reach the test server's socket either
             if problems:
