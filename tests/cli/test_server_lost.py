@@ -69,3 +69,23 @@ def test_a_killed_postmaster_mid_run_says_commit_is_unknown_and_how_to_find_out(
                             text=True, timeout=60)
     assert [line.split()[:2] for line in listed.stdout.splitlines()[:2]] == [["applied", FIRST], ["pending", SLOW]]
 
+
+
+def test_a_restart_during_a_no_transaction_migration_says_what_stays_done_and_how_to_resolve_it(
+        tmp_path, throwaway_server):
+    (tmp_path / "migrations").mkdir()
+    version = "2025-01-01_1000_no_transaction"
+    (tmp_path / "migrations" / f"{version}.sql").write_text(
+        "-- pgshift: no-transaction\nCREATE TABLE IF NOT EXISTS things (id int);\nSELECT pg_sleep(30);\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS things_id ON things (id);\n\n-- ROLLBACK:\n"
+        "-- DROP INDEX CONCURRENTLY IF EXISTS things_id;\n")
+    url = fresh_database(throwaway_server, "no_transaction_restart")
+    run = _pgshift(tmp_path, url, "migrate")
+    wait_for_query(throwaway_server, "pg_sleep(30)")
+    throwaway_server.restart_fast()
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 2 and "Traceback" not in stderr, stderr
+    assert f"while {version} was running" in stderr and "runs without a transaction" in stderr
+    assert "the tracking row says running, 1 statement(s) finished" in stderr
+    assert f"`pgshift repair {version}`" in stderr
+    assert _tables(url) == {"things"}
