@@ -35,7 +35,8 @@ def lost_reason(error: BaseException) -> str:
     return redact(text.removeprefix("consuming input failed: ").removeprefix("sending query failed: "))
 
 
-def connection_lost(error: BaseException, conn: psycopg.Connection | None = None) -> ConnectionLostError | None:
+def connection_lost(error: BaseException, conn: psycopg.Connection | None = None, *,
+                    display: str = "the database") -> ConnectionLostError | None:
     """A ConnectionLostError when `error` means the session is gone; None for an ordinary SQL error."""
     if not isinstance(error, psycopg.Error):
         return None
@@ -45,7 +46,7 @@ def connection_lost(error: BaseException, conn: psycopg.Connection | None = None
     if not gone:
         return None
     reason = lost_reason(error)
-    return ConnectionLostError(f"lost the connection to the database: {reason}", reason=reason,
+    return ConnectionLostError(f"lost the connection to {display}: {reason}", reason=reason,
                                help="check that the server is running, then run the command again; "
                                     "`pgshift list` shows what is applied")
 
@@ -54,11 +55,7 @@ def translate(error: BaseException, display: str) -> PgshiftError | None:
     """The engine error for an environment failure that escaped an operation, or None to let it through."""
     if isinstance(error, psycopg.Error) and getattr(error.diag, "sqlstate", None) == READ_ONLY_SQLSTATE:
         return read_only_error(display, "this command needs to write")
-    lost = connection_lost(error)
-    if lost is not None:
-        lost.message = f"lost the connection to {display}: {lost.reason}"
-        lost.args = (lost.message,)
-    return lost
+    return connection_lost(error, display=display)
 
 
 def read_only_error(display: str, why: str, *, standby: bool = False) -> ReadOnlyDatabaseError:

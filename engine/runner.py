@@ -186,7 +186,10 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
                 else:
                     milliseconds = _apply_with_retries(conn, settings, migration, result, emit, run,
                                                        has_row=migration.version in with_rows)
-            except ConnectionLostError as lost:
+            except (ConnectionLostError, psycopg.OperationalError) as error:
+                lost = error if isinstance(error, ConnectionLostError) else environment.connection_lost(error, conn)
+                if lost is None:
+                    raise
                 raise environment.lost_during(lost, settings, migration.version,
                                               no_transaction=migration.no_transaction,
                                               applied=[a.version for a in result.applied]) from None
