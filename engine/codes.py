@@ -119,6 +119,22 @@ and the file. Nothing touched the database. Exit code 2.
 *error* — the database could not be reached, or refused the connection (wrong host, port, password, a server
 not running). The message says which database, never its password. Exit code 2.
 
+### connection-lost
+*error* — the server went away while pgshift was working (a crash, a restart, a network cut). The message names
+the migration that was running, quotes the server's own reason, and says whether that migration committed —
+pgshift asks the server again once it answers — or, when it cannot know, that `pgshift list` will show it as
+applied (committed) or pending (rolled back). A no-transaction migration's finished statements stay done: see
+`pgshift repair`. Exit code 2.
+
+### database-read-only
+*error* — the database accepts only reads: a hot standby (`pg_is_in_recovery()`), or
+`default_transaction_read_only` is on. `migrate`, `rollback`, `repair` and `mark` refuse before planning or
+asking; `list`, `snapshot`, `backup` and `check` still work. Point pgshift at the primary. Exit code 2.
+
+### file-system
+*error* — the operating system refused a file or folder the command needs (permissions, a full disk, an I/O
+error); the message names it and gives the system's reason. Nothing ran. Exit code 2.
+
 ### migration-file
 *error* — one or more migration files break the format (the findings above it say where: `file-name`,
 `rollback-not-commented`, ...); nothing was run. Fix the files; `pgshift check` lists the problems.

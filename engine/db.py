@@ -192,11 +192,21 @@ def _failure_kind(exc: psycopg.Error) -> str:
 
 @contextlib.contextmanager
 def session(settings: Settings) -> Iterator[tuple[psycopg.Connection, Target]]:
-    """A connection for one engine operation, closed afterwards whatever happens."""
+    """A connection for one engine operation, closed afterwards whatever happens.
+
+    A lost server or a read-only database met anywhere inside becomes the engine's error for it, never a
+    traceback; the runner says more (which migration, whether it committed) where it knows more.
+    """
     target = resolve_target(settings)
     conn = connect(target)
     try:
         yield conn, target
+    except psycopg.Error as error:
+        from engine.environment import translate
+        mapped = translate(error, target.display)
+        if mapped is None:
+            raise
+        raise mapped from None
     finally:
         conn.close()
 

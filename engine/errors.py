@@ -96,3 +96,35 @@ class ConfirmationRequiredError(PgshiftError):
 
 class LockTimeoutError(PgshiftError):
     code = "lock-timeout"
+
+
+class ConnectionLostError(PgshiftError):
+    """The server went away mid-operation (crash, restart, network); `reason` is the server's or libpq's word."""
+
+    code = "connection-lost"
+    exit_code = 2
+
+    def __init__(self, message: str, *, reason: str = "", version: str | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason or message
+        self.version = version
+
+
+class ReadOnlyDatabaseError(PgshiftError):
+    """The database accepts only reads (a hot standby, or default_transaction_read_only); nothing was changed."""
+
+    code = "database-read-only"
+    exit_code = 2
+
+
+class FileSystemError(PgshiftError):
+    """The operating system refused a file or folder pgshift needs (permissions, a full disk, I/O)."""
+
+    code = "file-system"
+    exit_code = 2
+
+    @classmethod
+    def from_os_error(cls, error: OSError) -> "FileSystemError":
+        where = f" {error.filename}" if error.filename else ""
+        return cls(f"cannot use{where}: {error.strerror or error}",
+                   help="check that the user running pgshift may read (and, for this command, write) it")

@@ -13,6 +13,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import generators, pq
 
+from engine import environment
 from engine import sql as sql_parser
 from engine.files import MigrationFile
 from engine.findings import LineIndex, Span
@@ -44,16 +45,25 @@ class ScriptOutcome:
 
 
 def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
-    """Send `script` as one simple-protocol query; never raises for SQL errors, returns them."""
+    """Send `script` as one simple-protocol query; never raises for SQL errors, returns them.
+
+    A lost connection is no SQL error: it raises ConnectionLostError with the server's own message.
+    """
     encoding = conn.info.encoding
-    conn.pgconn.send_query(script.encode(encoding if encoding != "ascii" else "utf-8"))
-    results = conn.wait(generators.execute(conn.pgconn))
+    try:
+        conn.pgconn.send_query(script.encode(encoding if encoding != "ascii" else "utf-8"))
+        results = conn.wait(generators.execute(conn.pgconn))
+    except psycopg.OperationalError as error:  # the server went away before answering: a lost connection
+        raise _lost(error, conn) from None
     completed = 0
     last_value = None
     for result in results:
         status = result.status
         if status == _FATAL_ERROR:
-            return ScriptOutcome(completed, pg_errors.error_from_result(result, encoding=encoding))
+            error = pg_errors.error_from_result(result, encoding=encoding)
+            if environment.is_broken(conn):  # e.g. "terminating connection due to administrator command"
+                raise _lost(error, conn)
+            return ScriptOutcome(completed, error)
         if status in _COPY_STATES:
             return ScriptOutcome(completed, psycopg.NotSupportedError(
                 "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"))
@@ -104,6 +114,12 @@ def _labelled(label: str, text: str) -> str:
     return f"\n  {label}: " + under.join(lines)
 
 
+def _lost(error: psycopg.Error, conn: psycopg.Connection) -> Exception:
+    return environment.connection_lost(error, conn) or error
+
+
 def rollback_if_needed(conn: psycopg.Connection) -> None:
+    if environment.is_broken(conn):  # nothing to roll back on a closed session; the server did it
+        return
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         conn.execute("ROLLBACK")

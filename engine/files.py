@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from engine.errors import ConfigError
 from engine.findings import Finding, Fix, LineIndex, Position, Severity, Span
 
 NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
@@ -289,7 +290,17 @@ def discover(folder: Path) -> list[MigrationFile]:
     """Every `.sql` file directly in the folder, sorted by version (the file stem)."""
     if not folder.is_dir():
         return []
-    with os.scandir(folder) as entries:  # the directory entry knows if it is a file: no stat per file
-        paths = sorted((Path(e.path) for e in entries if e.name.lower().endswith(".sql") and e.is_file()),
-                       key=lambda p: p.stem)
+    try:
+        with os.scandir(folder) as entries:  # the directory entry knows if it is a file: no stat per file
+            paths = sorted((Path(e.path) for e in entries if e.name.lower().endswith(".sql") and e.is_file()),
+                           key=lambda p: p.stem)
+    except OSError as error:
+        raise unreadable_folder(folder, error) from None
     return [read_migration(p) for p in paths]
+
+
+def unreadable_folder(folder: Path, error: OSError) -> ConfigError:
+    """The folder is there but cannot be listed (permissions, I/O): nothing can be known about the migrations."""
+    return ConfigError(f"cannot read the migrations folder {folder}: {error.strerror or error}",
+                       help=f"give the user running pgshift read and search permission on it "
+                            f"(e.g. `chmod u+rx {folder}`), or point migrations_dir at the right folder")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import db, tracking
+from engine import db, environment, tracking
 from engine import files as migration_files
 from engine.config import Settings
 from engine.errors import ChecksumMismatchError, UsageError
@@ -28,7 +28,8 @@ class TrackingChange:
 def plan_repair(settings: Settings, versions: list[str] | None = None) -> list[TrackingChange]:
     """Accept reviewed checksums of changed files; clear failed or interrupted runs back to pending."""
     files = migration_files.discover(settings.migrations_dir)
-    with db.session(settings) as (conn, _):
+    with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "repair")
         statuses = merge(files, tracking.read_applied(conn, settings))
     known = {s.version for s in statuses}
     for version in versions or []:
@@ -64,7 +65,8 @@ def plan_repair(settings: Settings, versions: list[str] | None = None) -> list[T
 def plan_mark(settings: Settings, versions: list[str], *, applied: bool) -> list[TrackingChange]:
     """One change per version, read from one look at the folder and the tracking table."""
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
-    with db.session(settings) as (conn, _):
+    with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "mark")
         rows = {r.version: r for r in tracking.read_applied(conn, settings)}
     return [_mark(version, files, rows, applied) for version in versions]
 

@@ -14,11 +14,11 @@ from typing import Callable
 
 import psycopg
 
-from engine import db, execution, tracking
+from engine import db, environment, execution, tracking
 from engine import files as migration_files
 from engine import sql as sql_parser
 from engine.config import Settings
-from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
+from engine.errors import (ChecksumMismatchError, ConnectionLostError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
 from engine.findings import Finding, Severity, Span, relative_path
 from engine.files import MigrationFile
@@ -151,6 +151,8 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
     emit = on_event or (lambda event: None)
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "migrate --dry-run" if dry_run else "migrate",
+                                     why="runs the SQL (and rolls it back)" if dry_run else "writes to it")
         if not dry_run:
             tracking.ensure_table(conn, settings)
         applied_rows = tracking.read_applied(conn, settings)
@@ -175,11 +177,19 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         run = _RunState(_LockWait(settings, emit))
         for migration in todo:
             emit(Started(migration.version, migration.path, migration.no_transaction))
-            if migration.no_transaction:
-                milliseconds = _apply_no_transaction(conn, settings, migration, result, run.lock_wait)
-            else:
-                milliseconds = _apply_with_retries(conn, settings, migration, result, emit, run,
-                                                   has_row=migration.version in with_rows)
+            try:
+                if migration.no_transaction:
+                    milliseconds = _apply_no_transaction(conn, settings, migration, result, run.lock_wait)
+                else:
+                    milliseconds = _apply_with_retries(conn, settings, migration, result, emit, run,
+                                                       has_row=migration.version in with_rows)
+            except (ConnectionLostError, psycopg.OperationalError) as error:
+                lost = error if isinstance(error, ConnectionLostError) else environment.connection_lost(error, conn)
+                if lost is None:
+                    raise
+                raise environment.lost_during(lost, settings, migration.version,
+                                              no_transaction=migration.no_transaction,
+                                              applied=[a.version for a in result.applied]) from None
             if milliseconds is None:
                 result.skipped.append(migration.version)
                 emit(Skipped(migration.version, "applied meanwhile by another pgshift"))
@@ -403,7 +413,8 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             conn.execute(lock_timeout_sql(settings, local=False))
             outcome = execution.run_script(conn, statement.text)
         finally:
-            conn.execute("RESET lock_timeout")
+            if not environment.is_broken(conn):  # else the server's own message must not be hidden
+                conn.execute("RESET lock_timeout")
         if outcome.error is not None:
             execution.rollback_if_needed(conn)
             span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start)
@@ -556,6 +567,7 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
         raise UsageError("--steps must be 1 or more")
     files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
     with db.session(settings) as (conn, target):
+        environment.require_writable(conn, target.display, "rollback")
         all_rows = tracking.read_applied(conn, settings)
     rows = [r for r in all_rows if r.state == tracking.APPLIED]
     if not rows:

@@ -77,11 +77,12 @@ def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
             return
         _refuse_foreign_table(settings, missing)
     column_defs = pgsql.SQL(", ").join(pgsql.SQL(f"{name} {ddl}") for name, ddl in COLUMNS)
-    statements = [
-        pgsql.SQL("SELECT pg_advisory_xact_lock({})").format(lock_key(settings)),
-        pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(settings.tracking_schema)),
-        pgsql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table(settings), column_defs),
-    ]
+    # CREATE SCHEMA IF NOT EXISTS checks CREATE on the database before it looks for the schema: a role given
+    # only its own schema (the remedy below) must not be sent there.
+    statements = [pgsql.SQL("SELECT pg_advisory_xact_lock({})").format(lock_key(settings))]
+    if not _schema_exists(conn, settings):
+        statements.append(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(settings.tracking_schema)))
+    statements.append(pgsql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table(settings), column_defs))
     try:
         with conn.transaction():
             for statement in statements:
@@ -94,8 +95,25 @@ def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
     except psycopg.errors.InsufficientPrivilege as exc:
         raise DatabaseUnavailableError(
             f"cannot create the tracking table {settings.tracking_table}: {exc.diag.message_primary}",
-            help=f"grant the connecting role CREATE on the database (or create schema "
-                 f"{settings.tracking_schema} owned by it), or set tracking_table in [tool.pgshift]") from None
+            help=_privilege_remedy(conn, settings)) from None
+
+
+def _schema_exists(conn: psycopg.Connection, settings: Settings) -> bool:
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)",
+                       (settings.tracking_schema,)).fetchone()
+    return bool(row and row[0])
+
+
+def _privilege_remedy(conn: psycopg.Connection, settings: Settings) -> str:
+    """The exact SQL an administrator runs so that this role can keep its tracking table, or the way around."""
+    role = pgsql.Identifier(conn.execute("SELECT current_user").fetchone()[0]).as_string(conn)
+    schema = pgsql.Identifier(settings.tracking_schema).as_string(conn)
+    if _schema_exists(conn, settings):
+        grant = f"`GRANT USAGE, CREATE ON SCHEMA {schema} TO {role};`"
+    else:
+        grant = f"`CREATE SCHEMA {schema} AUTHORIZATION {role};`"
+    return (f"as the database owner or a superuser run {grant} (or grant {role} CREATE on the database), "
+            "then run pgshift again; or set tracking_table in [tool.pgshift] to a schema the role may create in")
 
 
 def _refuse_foreign_table(settings: Settings, missing: list[str]) -> None:

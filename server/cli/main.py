@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from engine.redaction import redact
-from engine.errors import PgshiftError
+from engine.errors import FileSystemError, PgshiftError
 from server.cli import commands as commands_package
 from server.cli.context import CliContext
 
@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `pgshift list | head`: the reader went away; stop quietly, as `ls | head` does
         _silence_stdout()
         return EXIT_FAILURE
+    except OSError as error:  # the file system refused a file or folder the command needs: say which, exit 2
+        failure = FileSystemError.from_os_error(error)
+        report_error(ctx, failure)
+        return failure.exit_code
     finally:
         _flush(ctx)
 

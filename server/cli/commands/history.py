@@ -21,7 +21,9 @@ def run(args: argparse.Namespace, ctx) -> int:
     refs = references(discover(ctx.settings.migrations_dir), relation)
     ctx.emit_json(lambda: {"relation": relation.qualified, "references": [r.to_dict(ctx.root) for r in refs]})
     if not refs:
-        ctx.say(f"No migration names {relation.qualified}.")
+        folder = ctx.settings.migrations_dir
+        where = "" if folder.is_dir() else f" (there is no migrations folder at {folder})"
+        ctx.say(f"No migration names {relation.qualified}{where}.")
         return 0
     for r in refs:
         ctx.say(f"{r.version:40} {r.role:9} {r.location(ctx.root)}{'  (rollback)' if r.in_rollback else ''}")
