@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import psycopg
+from psycopg import pq
 
 from engine import db, execution, tracking
 from engine import files as migration_files
@@ -20,7 +21,7 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.findings import Finding, Severity, Span, relative_path
+from engine.findings import Finding, LineIndex, Severity, Span, relative_path
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, applied_file_changed, merge
 
@@ -28,6 +29,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 # Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
 # leak into the next one (SET LOCAL ends with the transaction anyway).
 SESSION_RESET = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL"
+SESSION_RESET_STATEMENTS = SESSION_RESET.count(";") + 1
 
 
 # --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
@@ -178,6 +180,7 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         run = _RunState()
         for migration in todo:
             emit(Started(migration.version, migration.path, migration.no_transaction))
+            _refuse_unsendable(migration, result)
             if migration.no_transaction:
                 milliseconds = _apply_no_transaction(conn, settings, migration, result)
             else:
@@ -226,7 +229,7 @@ def _guarded_prefix(conn: psycopg.Connection, settings: Settings, version: str, 
 
 
 def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> str | None:
-    """'busy' or 'changed' when the guard (not the migration) stopped the script."""
+    """'busy', 'changed' or 'running' when the guard (not the migration) stopped the script."""
     index = outcome.failed_index
     if outcome.error is None or index is None or not 1 <= index < prefix_statements:
         return None
@@ -252,12 +255,10 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql, replace=has_row)
         script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
-        started = time.monotonic()
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
             # The server's own measure, as recorded in the tracking row and shown by `list`.
-            recorded = outcome.last_value
-            return int(recorded) if recorded is not None else int((time.monotonic() - started) * 1000)
+            return _confirmed(conn, migration, outcome, result, tail=SESSION_RESET_STATEMENTS)
         execution.rollback_if_needed(conn)
         verdict = _guard_verdict(outcome, prefix_statements)
         if verdict == "busy":
@@ -279,6 +280,44 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
                                     prefix_statements=prefix_statements)
         raise _failure(migration, outcome.error, span, result)
+
+
+def _confirmed(conn: psycopg.Connection, migration: MigrationFile, outcome: execution.ScriptOutcome,
+               result: MigrateResult, *, tail: int) -> int:
+    """The recorded execution time, once the server has returned this migration's tracking row and COMMIT.
+
+    Anything less (a script cut short on its way, a transaction still open) is a failure, rolled back here:
+    "applied" is never inferred from the absence of an error. `tail` statements follow the COMMIT.
+    """
+    index = len(outcome.tags) - tail - 2
+    row = outcome.first_rows[index] if index >= 0 else None
+    if (index >= 0 and outcome.tags[index].startswith("INSERT") and outcome.tags[index + 1] == "COMMIT"
+            and row is not None and row[0] == migration.version
+            and conn.info.transaction_status == pq.TransactionStatus.IDLE):
+        return int(row[1]) if row[1] is not None else 0
+    execution.rollback_if_needed(conn)
+    applied_versions = [a.version for a in result.applied]
+    kept = f"; already applied in this run: {', '.join(applied_versions)}" if applied_versions else ""
+    raise MigrationFailedError(
+        f"{migration.version}: the server never confirmed its tracking row and COMMIT (it answered "
+        f"{len(outcome.tags)} statement(s)); what ran of it was rolled back, it is not applied{kept}",
+        version=migration.version, applied=applied_versions,
+        help="the SQL may not have reached the server whole (e.g. a NUL byte in the file); run `pgshift check`, "
+             "fix the file and run `pgshift migrate` again")
+
+
+def _refuse_unsendable(migration: MigrationFile, result: MigrateResult) -> None:
+    """Text libpq would cut short never goes to the server (the part before a NUL would run on its own)."""
+    offset = execution.unsendable_offset(migration.text)
+    if offset is None:
+        return
+    applied_versions = [a.version for a in result.applied]
+    message = "the file holds a NUL character, which PostgreSQL cannot receive; nothing of it was sent"
+    raise MigrationFailedError(
+        f"{migration.version}: {message}", version=migration.version, applied=applied_versions,
+        findings=[Finding("migration-failed", Severity.ERROR, message, migration.path,
+                          LineIndex(migration.text).span(offset, offset + 1))],
+        help="remove the NUL character (a binary or UTF-16 file?) and run `pgshift migrate` again")
 
 
 def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result: MigrateResult, *,
@@ -306,16 +345,28 @@ def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result:
 
 def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
                           result: MigrateResult) -> int | None:
-    """Statement by statement in autocommit, with a `running` row first so a crash is never silent."""
+    """Statement by statement in autocommit, with a `running` row first so a crash is never silent.
+
+    The `running` row is written in the transaction that holds the migration lock and re-checks the row, so
+    two runners (also through PgBouncer, where no lock outlives a transaction) never both start it.
+    """
     prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False, wait=True)
-    outcome = execution.run_script(conn, prefix + "COMMIT")
+    claim = [tracking.running_guard_statement(conn, settings, migration.version),
+             tracking.write_state_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                      state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)]
+    outcome = execution.run_script(conn, prefix + "".join(f"{s};\n" for s in claim) + "COMMIT")
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
-        if _guard_verdict(outcome, prefix_statements) == "changed":
+        verdict = _guard_verdict(outcome, prefix_statements + 1)
+        if verdict == "changed":
             return None
+        if verdict == "running":
+            raise MigrationFailedError(
+                f"{migration.version} is being run by another pgshift (it runs without a transaction)",
+                version=migration.version, applied=[a.version for a in result.applied],
+                help="wait for the other run to finish and run `pgshift migrate` again; if no other pgshift is "
+                     f"running it, check what it changed, then `pgshift repair {migration.version}`")
         raise MigrationFailedError(execution.describe(outcome.error), version=migration.version)
-    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                         state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)
     statements = sql_parser.parse(migration.forward_sql).statements
     started = time.monotonic()
     for number, statement in enumerate(statements):
@@ -336,11 +387,17 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
                              state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
     milliseconds = int((time.monotonic() - started) * 1000)
     execution.run_script(conn, SESSION_RESET)
-    conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
-                                             checksum=migration.checksum, rollback_sql=migration.rollback_sql))
-    conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
-                 (milliseconds, migration.version))
-    return milliseconds
+    record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                         rollback_sql=migration.rollback_sql, execution_ms=milliseconds)
+    outcome = execution.run_script(conn, f"BEGIN;\n{record};\nCOMMIT")
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        raise MigrationFailedError(
+            f"{migration.version}: every statement ran, but recording it as applied failed: "
+            f"{execution.describe(outcome.error)}", version=migration.version,
+            applied=[a.version for a in result.applied],
+            help=f"its row still says running; check the result, then `pgshift repair {migration.version}`")
+    return _confirmed(conn, migration, outcome, result, tail=0)
 
 
 def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,
