@@ -26,9 +26,14 @@ from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, applied_file_changed, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
-# Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
-# leak into the next one (SET LOCAL ends with the transaction anyway).
-SESSION_RESET = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL"
+# Each migration starts from a pristine session: a `SET search_path`, `SET ROLE`, TEMP table, prepared
+# statement or LISTEN in one file must not reach the next one. This is DISCARD ALL spelt out, because DISCARD
+# ALL refuses to run in a transaction block, and so in a multi-statement message
+# (https://www.postgresql.org/docs/current/sql-discard.html). It is sent in each migration's own message,
+# before BEGIN and after COMMIT: behind PgBouncer in transaction pooling that message is the only thing known
+# to run on one server connection, and no state is left there for the pool's next client.
+SESSION_RESET = ("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nCLOSE ALL;\nDEALLOCATE ALL;\nUNLISTEN *;\n"
+                 "SELECT pg_advisory_unlock_all();\nDISCARD PLANS;\nDISCARD SEQUENCES;\nDISCARD TEMP")
 SESSION_RESET_STATEMENTS = SESSION_RESET.count(";") + 1
 
 
@@ -252,6 +257,7 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
                                                         wait=wait)
         else:
             prefix, prefix_statements = f"BEGIN;\n{tracking.claim_statement(settings)};\n", 2
+        prefix, prefix_statements = f"{SESSION_RESET};\n{prefix}", prefix_statements + SESSION_RESET_STATEMENTS
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql, replace=has_row)
         script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
@@ -351,6 +357,7 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
     two runners (also through PgBouncer, where no lock outlives a transaction) never both start it.
     """
     prefix, prefix_statements = _guarded_prefix(conn, settings, migration.version, expect_applied=False, wait=True)
+    prefix, prefix_statements = f"{SESSION_RESET};\n{prefix}", prefix_statements + SESSION_RESET_STATEMENTS
     claim = [tracking.running_guard_statement(conn, settings, migration.version),
              tracking.write_state_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                       state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)]
@@ -413,7 +420,8 @@ def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationF
             emit(Started(migration.version, migration.path, False))
             prefix = f"SAVEPOINT pgshift_dry_run;\n{lock_timeout_sql(settings)};\n"
             started = time.monotonic()
-            outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run")
+            outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run;\n"
+                                                 f"{SESSION_RESET}")
             if outcome.error is not None:
                 span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
                                             prefix_statements=2)

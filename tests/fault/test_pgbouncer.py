@@ -69,3 +69,17 @@ def test_no_transaction_migration_and_its_rollback_through_pgbouncer(tmp_path, d
         assert code == 0, err
         assert indexes() == 0
     assert "2025-01-02_1000_indexes" not in tracking_rows(database_url)
+
+
+def test_each_migration_starts_from_a_pristine_session_through_pgbouncer(tmp_path, database_url, pgbouncer):
+    (tmp_path / "migrations").mkdir()
+    for n in (1, 2):
+        (tmp_path / "migrations" / f"2025-01-0{n}_1000_load_{n}.sql").write_text(
+            f"CREATE TEMP TABLE staging (n int);\nINSERT INTO staging VALUES ({n});\n"
+            "INSERT INTO loaded SELECT n FROM staging;\nSET search_path = nowhere;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE loaded (n int)")
+    code, out, err = finish(pgshift(tmp_path, pgbouncer.url(database_url), "migrate"))
+    assert code == 0, err
+    with psycopg.connect(database_url) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT n FROM loaded")) == [1, 2]
