@@ -35,6 +35,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 SESSION_RESET = ("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nCLOSE ALL;\nDEALLOCATE ALL;\nUNLISTEN *;\n"
                  "SELECT pg_advisory_unlock_all();\nDISCARD PLANS;\nDISCARD SEQUENCES;\nDISCARD TEMP")
 SESSION_RESET_STATEMENTS = SESSION_RESET.count(";") + 1
+AS_CONNECTING_ROLE = "".join(f"{s};\n" for s in tracking.AS_CONNECTING_ROLE)
 
 
 # --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
@@ -260,7 +261,7 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
         prefix, prefix_statements = f"{SESSION_RESET};\n{prefix}", prefix_statements + SESSION_RESET_STATEMENTS
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql, replace=has_row)
-        script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
+        script = f"{prefix}{migration.forward_sql}\n;\n{AS_CONNECTING_ROLE}{record};\nCOMMIT;\n{SESSION_RESET}"
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
             # The server's own measure, as recorded in the tracking row and shown by `list`.
@@ -386,17 +387,14 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             execution.rollback_if_needed(conn)
             span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start)
             failure = _failure(migration, outcome.error, span, result, statements_run=number)
-            tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                                 state=tracking.FAILED, statements_run=number,
-                                 error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
+            _write_progress(conn, settings, migration, tracking.FAILED, number, execution.describe(outcome.error))
+            execution.run_script(conn, SESSION_RESET)
             raise failure
-        tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                             state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
+        _write_progress(conn, settings, migration, tracking.RUNNING, number + 1)
     milliseconds = int((time.monotonic() - started) * 1000)
-    execution.run_script(conn, SESSION_RESET)
     record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                          rollback_sql=migration.rollback_sql, execution_ms=milliseconds)
-    outcome = execution.run_script(conn, f"BEGIN;\n{record};\nCOMMIT")
+    outcome = execution.run_script(conn, f"BEGIN;\n{AS_CONNECTING_ROLE}{record};\nCOMMIT;\n{SESSION_RESET}")
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
         raise MigrationFailedError(
@@ -404,7 +402,22 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             f"{execution.describe(outcome.error)}", version=migration.version,
             applied=[a.version for a in result.applied],
             help=f"its row still says running; check the result, then `pgshift repair {migration.version}`")
-    return _confirmed(conn, migration, outcome, result, tail=0)
+    return _confirmed(conn, migration, outcome, result, tail=SESSION_RESET_STATEMENTS)
+
+
+def _write_progress(conn: psycopg.Connection, settings: Settings, migration: MigrationFile, state: str,
+                    statements_run: int, error: str | None = None) -> None:
+    """A no-transaction migration's progress row, written as the connecting role whatever role its SQL set."""
+    write = tracking.write_state_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                     state=state, statements_run=statements_run, error=error,
+                                     rollback_sql=migration.rollback_sql)
+    outcome = execution.run_script(conn, f"BEGIN;\n{AS_CONNECTING_ROLE}{write};\nCOMMIT")
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        raise MigrationFailedError(
+            f"{migration.version}: recording its progress ({statements_run} statement(s) run) failed: "
+            f"{execution.describe(outcome.error)}", version=migration.version,
+            help=f"check what it changed, then `pgshift repair {migration.version}`")
 
 
 def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationFile], result: MigrateResult,

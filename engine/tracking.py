@@ -27,7 +27,19 @@ COLUMNS = (
     ("rollback_sql", "text"),
     ("statements_run", "integer"),
     ("error", "text"),
+    # The role the migration's own SQL ended as (SET ROLE / SET SESSION AUTHORIZATION) when it differed from
+    # applied_by, the connecting role the tracking row is always written as.
+    ("migration_role", "text"),
 )
+
+# Run in the migration's transaction just before its tracking write: remember the role its SQL ended as, then
+# write as the connecting role (LOCAL: a no-transaction migration's next statement keeps its own SET ROLE).
+AS_CONNECTING_ROLE = (
+    "SELECT set_config('pgshift.migration_role', current_user, true)",
+    "SET LOCAL SESSION AUTHORIZATION DEFAULT",
+    "SET LOCAL ROLE NONE",
+)
+_MIGRATION_ROLE = "NULLIF(NULLIF(current_setting('pgshift.migration_role', true), ''), current_user)"
 
 
 def lock_key(settings: Settings) -> int:
@@ -178,13 +190,13 @@ def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version:
     upsert = ("ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
               "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
               "applied_by = EXCLUDED.applied_by, rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, "
-              "error = NULL ") if replace else ""
+              "error = NULL, migration_role = EXCLUDED.migration_role ") if replace else ""
     return (
         f"INSERT INTO {table_sql(settings)} "
-        "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error) "
-        f"VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
+        "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error, "
+        f"migration_role) VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
         f"{SERVER_MEASURED_MS if execution_ms is None else int(execution_ms)}, current_user, "
-        f"{literal(conn, rollback_sql)}, NULL, NULL) {upsert}RETURNING version, execution_ms"
+        f"{literal(conn, rollback_sql)}, NULL, NULL, {_MIGRATION_ROLE}) {upsert}RETURNING version, execution_ms"
     )
 
 
@@ -281,9 +293,10 @@ def write_state_sql(conn: psycopg.Connection, settings: Settings, *, version: st
     values = ", ".join(literal(conn, v) for v in (version, checksum, state))
     rest = ", ".join(literal(conn, v) for v in (rollback_sql, statements_run, error))
     return (f"INSERT INTO {table_sql(settings)} (version, checksum, state, applied_at, applied_by, rollback_sql, "
-            f"statements_run, error) VALUES ({values}, now(), current_user, {rest}) ON CONFLICT (version) DO UPDATE "
-            "SET checksum = EXCLUDED.checksum, state = EXCLUDED.state, statements_run = EXCLUDED.statements_run, "
-            "error = EXCLUDED.error, rollback_sql = EXCLUDED.rollback_sql")
+            f"statements_run, error, migration_role) VALUES ({values}, now(), current_user, {rest}, "
+            f"{_MIGRATION_ROLE}) ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, "
+            "state = EXCLUDED.state, statements_run = EXCLUDED.statements_run, error = EXCLUDED.error, "
+            "rollback_sql = EXCLUDED.rollback_sql, migration_role = EXCLUDED.migration_role")
 
 
 def write_state(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str, state: str,
