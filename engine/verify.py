@@ -253,6 +253,7 @@ class _Scratch:
         try:
             self.conn = psycopg.connect(conninfo.make_conninfo(server_dsn, dbname=self.name), autocommit=True,
                                         connect_timeout=db.CONNECT_TIMEOUT_SECONDS,
+                                        prepare_threshold=db.PREPARE_THRESHOLD,
                                         application_name=db.APPLICATION_NAME + " verify")
         except BaseException:  # a refused connection or Ctrl-C: the database just created must not stay
             self._drop()
