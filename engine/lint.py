@@ -18,6 +18,9 @@ from engine.sql import LocatedStatement, analyse, parse_tree_json, top_level_mar
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
 FORMAT_CODES = ("file-name", "rollback-not-commented", "misplaced-directive", "file-unreadable", "file-encoding")
+# A file pgshift cannot read, or whose text PostgreSQL cannot receive, can never run correctly: these cannot be
+# turned off or ignored (a NUL byte would make the server run only the part before it; issue 10, 1).
+UNREADABLE_CODES = frozenset({"file-unreadable", "file-encoding"})
 IGNORE_RE = re.compile(r"^\s*--\s*pgshift-ignore(?P<file>-file)?\s+(?P<codes>[A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)"
                        r"\s*(?::\s*(?P<reason>.*))?$")
 OFF = "off"
@@ -66,6 +69,10 @@ def rule_levels(settings: Settings | None) -> dict[str, Severity | None]:
             levels[code] = Severity.parse(level)
         except ValueError as exc:
             raise ConfigError(f"[tool.pgshift.rules] {code}: {exc} (or off)") from None
+    for code in UNREADABLE_CODES & set(levels):
+        if levels[code] is not Severity.ERROR:
+            raise ConfigError(f"[tool.pgshift.rules] {code} is always an error: pgshift cannot run a file it cannot "
+                              "read or send to PostgreSQL", help=f"remove {code} from [tool.pgshift.rules]")
     return levels
 
 
@@ -308,6 +315,9 @@ def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statement
                 silenced.append((first, index.position(statement.end).line, codes))
     kept = []
     for finding in found:
+        if finding.code in UNREADABLE_CODES:
+            kept.append(finding)
+            continue
         if finding.code in whole_file:
             continue
         line = finding.span.start.line

@@ -57,8 +57,15 @@ class _OffsetMap:
         return self.table[min(max(byte_offset, 0), len(self.table) - 1)]
 
 
+def parsable(sql: str) -> str:
+    """The text with each NUL (the end of the parser's C string) made a space, so all of it is checked and
+    every offset stays put. engine.files reports the NUL itself as a file error."""
+    return sql.replace("\x00", " ") if "\x00" in sql else sql
+
+
 def parse(sql: str) -> ParsedSql:
     """Parse a whole script; a syntax error is returned (with its character offset), never raised."""
+    sql = parsable(sql)
     offsets = _OffsetMap(sql)
     try:
         tree = json.loads(_pg.parse_sql_json(sql))
@@ -83,7 +90,7 @@ def parse(sql: str) -> ParsedSql:
 def parse_tree_json(sql: str) -> str | None:
     """The parser's raw JSON for a script, or None when it has a syntax error: the cheapest full parse."""
     try:
-        return _pg.parse_sql_json(sql)
+        return _pg.parse_sql_json(parsable(sql))
     except _pg.ParseError:
         return None
 
@@ -146,6 +153,7 @@ import re as _re
 _DOLLAR_TAG_RE = _re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$")
 _COPY_STDIN_RE = _re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*copy\b.*\bfrom\s+stdin\b", _re.IGNORECASE | _re.DOTALL)
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+_BLANKS = " \t\n\r\f\v"  # what the parser skips; U+00A0 and other Unicode spaces are identifier characters to it
 _CACHE_LIMIT = 50_000
 _chunk_cache: dict[str, tuple[list[dict] | None, SyntaxProblem | None]] = {}
 
@@ -226,7 +234,7 @@ def split_chunks(sql: str) -> list[Chunk]:
         if next_meta < len(metas) and metas[next_meta] < j:
             at = metas[next_meta]
             line_start = sql.rfind("\n", 0, at) + 1
-            if sql[start:line_start].strip():
+            if sql[start:line_start].strip(_BLANKS):
                 chunks.append(Chunk(start, line_start, "sql"))
             newline = sql.find("\n", at)
             end = n if newline == -1 else newline
@@ -254,9 +262,33 @@ def split_chunks(sql: str) -> list[Chunk]:
                 i = j + 1
         else:  # a string, quoted identifier or line comment, consumed whole by the expression
             i = match.end()
-    if start < n and sql[start:].strip():
+    if start < n and sql[start:].strip(_BLANKS):
         chunks.append(Chunk(start, n, "sql"))
     return chunks
+
+
+def comment_spans(sql: str) -> list[tuple[int, int]]:
+    """Character ranges of the `--` and `/* */` comments of a script, found by the same lexer as split_chunks."""
+    spans: list[tuple[int, int]] = []
+    n, i = len(sql), 0
+    while (match := _TOKEN_RE.search(sql, i)) is not None:
+        token, j = match.group(), match.start()
+        if token.startswith("--"):
+            spans.append((j, match.end()))
+            i = match.end()
+        elif token == "/*":
+            i = _end_of_block_comment(sql, j)
+            spans.append((j, i))
+        elif token == "$":
+            tag = _DOLLAR_TAG_RE.match(sql, j)
+            if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
+                close = sql.find(tag.group(), tag.end())
+                i = n if close == -1 else close + len(tag.group())
+            else:
+                i = j + 1
+        else:
+            i = match.end()
+    return spans
 
 
 def _skip_copy_data(sql: str, i: int, chunks: list[Chunk]) -> int:
@@ -339,6 +371,7 @@ def analyse(sql: str) -> Script:
     Each chunk is parsed on its own (cached); if one fails, the whole script is parsed once more, because
     the lexer cannot see SQL-standard function bodies (`BEGIN ATOMIC ... END`) that contain `;`.
     """
+    sql = parsable(sql)
     chunks = split_chunks(sql)
     statements: list[LocatedStatement] = []
     failed: list[SyntaxProblem] = []

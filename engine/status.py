@@ -65,6 +65,7 @@ class MigrationStatus:
 class StatusReport:
     migrations: tuple[MigrationStatus, ...]
     database: str
+    problems: tuple[Finding, ...] = ()  # files that cannot be read or sent (a folder named *.sql, a NUL byte, …)
 
     def by_state(self, *states: State) -> list[MigrationStatus]:
         return [m for m in self.migrations if m.state in states]
@@ -89,7 +90,7 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             continue
         state = {FAILED: State.FAILED, RUNNING: State.RUNNING}.get(row.state)
         if state is None:
-            state = State.APPLIED if row.checksum == migration.checksum else State.CHANGED
+            state = State.APPLIED if migration.matches(row.checksum) else State.CHANGED
         result.append(MigrationStatus(
             migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
             has_rollback=migration.has_rollback or _recorded_rollback(row),
@@ -121,7 +122,7 @@ def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration
     first_line = Span.at(0, 0, 0, len(migration.text.split("\n", 1)[0].rstrip("\r")))
     row = rows.get(migration.version)
     if row is not None and row.state == APPLIED:
-        if row.checksum == migration.checksum:
+        if migration.matches(row.checksum):
             return []
         return [applied_file_changed(migration.version, migration.path, row.applied_at, first_line)]
     if row is not None and row.state in (FAILED, RUNNING):
@@ -151,4 +152,5 @@ def list_migrations(settings: Settings) -> StatusReport:
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
-    return StatusReport(tuple(merge(files, applied)), target.display)
+    problems = tuple(f for m in files for f in m.findings if f.code in ("file-unreadable", "file-encoding"))
+    return StatusReport(tuple(merge(files, applied)), target.display, problems)

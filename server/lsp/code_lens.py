@@ -44,7 +44,7 @@ def lenses_for(path: Path, text: str, view: DatabaseView | None, reachable: bool
     if row.state == RUNNING:
         return [_lens("running (or interrupted)"), status]
     when = f"{row.applied_at:%Y-%m-%d %H:%M}"
-    if row.state == APPLIED and row.checksum != migration.checksum:
+    if row.state == APPLIED and not migration.matches(row.checksum):
         return [_lens(f"changed since applied on {when}"), status]
     lenses = [_lens(f"applied {when}")]
     if version == view.newest_applied:
