@@ -76,10 +76,15 @@ class MigrationFile:
             return False
         return _odd_spaces_only_in_comments(self.forward_sql)
 
+    @functools.cached_property
+    def _rollback_index(self) -> LineIndex:
+        """Built once: a finding per rollback statement must not index the whole block again each time."""
+        return LineIndex(self.rollback_sql or "")
+
     def rollback_position(self, offset: int) -> Position:
         """Map an offset in `rollback_sql` to the file, adding back the `-- ` each line lost."""
         assert self.rollback_sql is not None
-        pos = LineIndex(self.rollback_sql).position(offset)
+        pos = self._rollback_index.position(offset)
         if pos.line >= len(self.rollback_lines):
             last = self.rollback_lines[-1] if self.rollback_lines else RollbackLine(self.marker_line or 0, 0)
             return Position(last.file_line, last.prefix_length)

@@ -131,12 +131,19 @@ def _dispatch(off: frozenset[str]) -> tuple[dict[str, list[Rule]], list[Rule], l
     return by_kind, every, file_rules
 
 
+@functools.lru_cache(maxsize=32)
+def _tree_kinds(off: frozenset[str]) -> frozenset[str]:
+    """Statement kinds whose parse trees the enabled rules read: decoded at once, the rest only if asked."""
+    return frozenset(_dispatch(off)[0]) | _REMEMBERED
+
+
 def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
     """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
     levels = rule_levels(settings)
-    by_kind, every, file_rules = _dispatch(frozenset(k for k, v in levels.items() if v is None))
-    script = analyse(migration.forward_sql)
-    rollback = analyse(migration.rollback_sql) if migration.rollback_sql is not None else None
+    off = frozenset(k for k, v in levels.items() if v is None)
+    by_kind, every, file_rules = _dispatch(off)
+    script = analyse(migration.forward_sql, _tree_kinds(off))
+    rollback = analyse(migration.rollback_sql, _tree_kinds(off)) if migration.rollback_sql is not None else None
     index = LineIndex(migration.text)
     ctx = Context(migration, settings, script, rollback, index)
     path = migration.path
@@ -231,9 +238,16 @@ def _with_level(finding: Finding, levels: dict[str, Severity | None]) -> Finding
     return replace(finding, severity=level)
 
 
+_REMEMBERED = frozenset({"CreateStmt", "CreateTableAsStmt", "IndexStmt", "RenameStmt", "AlterTableStmt",
+                         "VariableSetStmt"})
+
+
 def _remember(state: State, statement: LocatedStatement) -> None:
     """Record what this statement created or validated, for the rules looking at later statements."""
-    kind, node = statement.kind, statement.node
+    kind = statement.kind
+    if kind not in _REMEMBERED:
+        return  # most statements (INSERT, UPDATE, COMMENT, ...): no parse tree needed
+    node = statement.node
     if kind == "CreateStmt" and node.get("relation"):
         state.created_tables.add(relation_key(node["relation"]))
     elif kind == "CreateTableAsStmt":
