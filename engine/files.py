@@ -19,6 +19,7 @@ NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})_([a-z0-9]+(?:_[a-
 MARKER_RE = re.compile(r"^[ \t]*--[ \t]*ROLLBACK:[ \t]*$", re.IGNORECASE)
 DIRECTIVE_RE = re.compile(r"^[ \t]*--[ \t]*pgshift:[ \t]*(?P<words>.*?)[ \t]*$", re.IGNORECASE)
 COMMENT_PREFIX_RE = re.compile(r"^([ \t]*--[ \t]?)")
+IGNORE_LINE_RE = re.compile(r"[ \t]*pgshift-ignore(?:-file)?[ \t]")
 _LONE_CR_RE = re.compile(r"\r(?!\n)")
 BOM = "\ufeff"
 ROLLBACK_MARKER = "-- ROLLBACK:"
@@ -182,7 +183,12 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
         for number in range(marker_line + 1, len(lines)):
             raw = lines[number].rstrip("\r")
             prefix = COMMENT_PREFIX_RE.match(raw)
-            if prefix:
+            if prefix and IGNORE_LINE_RE.match(raw, prefix.end()):
+                # `-- pgshift-ignore RULE` in the block is an ignore comment, as above the marker: it stays a
+                # comment in the rollback SQL instead of becoming the SQL `pgshift-ignore RULE`.
+                body.append(raw)
+                mapped.append(RollbackLine(number, 0))
+            elif prefix:
                 body.append(raw[prefix.end():])
                 mapped.append(RollbackLine(number, prefix.end()))
             elif raw.strip() == "":

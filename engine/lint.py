@@ -14,7 +14,8 @@ from engine.files import MigrationFile, discover, parse_migration, read_migratio
 from engine.findings import Finding, LineIndex, Severity, has_errors
 from engine.rules import FILE, Rule, all_rules
 from engine.rules._support import Context, Report, State, relation_key
-from engine.sql import LocatedStatement, analyse, parse_tree_json, top_level_marker
+from engine.sql import (LocatedStatement, analyse, parsable, parse_tree_json, skip_blanks_and_comments, split_chunks,
+                        top_level_marker)
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
 FORMAT_CODES = ("file-name", "rollback-not-commented", "misplaced-directive", "file-unreadable", "file-encoding")
@@ -162,9 +163,13 @@ def check_migration(migration: MigrationFile, settings: Settings | None = None) 
             found.append(_finding(rule, report, ctx, path))
 
     ignores = _ignore_comments(migration.text) if "pgshift-ignore" in migration.text else []
-    if ignores:
+    rollback_ignores = _rollback_ignores(migration) if ignores or "pgshift-ignore" in (migration.rollback_sql or "") \
+        else []
+    if ignores or rollback_ignores:
+        seen = {i.line for i in ignores}
+        ignores += [i for i in rollback_ignores if i.line not in seen]
         found.extend(_unknown_ignored_codes(ignores, index, path))
-        found = _apply_ignores(found, ignores, script.statements, index)
+        found = _apply_ignores(found, ignores, script.statements, index, _rollback_silenced(migration))
     if levels:
         found = [_with_level(f, levels) for f in found if levels.get(f.code, f.severity) is not None]
     found.sort(key=Finding.sort_key)
@@ -310,11 +315,52 @@ def _unknown_ignored_codes(ignores: list[IgnoreComment], index: LineIndex, path:
     return out
 
 
-def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statements, index: LineIndex) -> list[Finding]:
+def _rollback_ignores(migration: MigrationFile) -> list[IgnoreComment]:
+    """Ignore comments of the rollback SQL (`-- -- pgshift-ignore RULE` in the file), at their file lines."""
+    if migration.rollback_sql is None or "pgshift-ignore" not in migration.rollback_sql:
+        return []
+    return [IgnoreComment(migration.rollback_lines[i.line].file_line, i.codes, i.whole_file, i.reason)
+            for i in _ignore_comments(migration.rollback_sql) if i.line < len(migration.rollback_lines)]
+
+
+def _rollback_silenced(migration: MigrationFile) -> list[tuple[int, int, set[str]]]:
+    """File-line ranges of rollback statements (or psql lines) with ignore comments directly above them.
+
+    Every line of the block is a comment in the file, so "directly above" is read in the rollback SQL: the
+    comment lines of the uncommented block above each piece that would run, found by the same lexer as
+    `check` (a piece with a syntax error counts too).
+    """
+    rollback = migration.rollback_sql
+    if rollback is None or "pgshift-ignore" not in rollback:
+        return []
+    lines = rollback.split("\n")
+    index = LineIndex(rollback)
+    file_line = [r.file_line for r in migration.rollback_lines]
+    out = []
+    for chunk in split_chunks(parsable(rollback)):
+        start = skip_blanks_and_comments(rollback, chunk.start, chunk.end) if chunk.kind == "sql" else chunk.start
+        if start >= chunk.end:
+            continue
+        first = index.position(start).line
+        last = index.position(chunk.end - 1).line
+        codes: set[str] = set()
+        line = first - 1
+        while line >= 0 and lines[line].lstrip().startswith("--"):
+            match = IGNORE_RE.match(lines[line]) if "pgshift-ignore" in lines[line] else None
+            if match and not match.group("file"):
+                codes.update(_codes(match))
+            line -= 1
+        if codes and last < len(file_line):
+            out.append((file_line[first], file_line[last], codes))
+    return out
+
+
+def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statements, index: LineIndex,
+                   rollback_silenced: list[tuple[int, int, set[str]]] = ()) -> list[Finding]:
     """`-- pgshift-ignore a, b: why` on the comment lines directly above a statement silences a and b there."""
     whole_file = {code for i in ignores if i.whole_file for code in i.codes}
     by_line = {i.line: i for i in ignores if not i.whole_file}
-    silenced: list[tuple[int, int, set[str]]] = []
+    silenced: list[tuple[int, int, set[str]]] = list(rollback_silenced)
     if by_line:
         lines = index.text.split("\n")
         for statement in statements:
