@@ -141,6 +141,10 @@ def _tree_kinds(off: frozenset[str]) -> frozenset[str]:
 def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
     """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
     levels = rule_levels(settings)
+    if not migration.text and any(f.code in UNREADABLE_CODES for f in migration.findings):
+        # Nothing was read (a folder, a dangling link, bad UTF-8): rules would only add noise like "empty".
+        return sorted((_with_level(f, levels) for f in migration.findings if levels.get(f.code, f.severity)),
+                      key=Finding.sort_key)
     off = frozenset(k for k, v in levels.items() if v is None)
     by_kind, every, file_rules = _dispatch(off)
     script = analyse(migration.forward_sql, _tree_kinds(off))

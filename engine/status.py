@@ -65,7 +65,7 @@ class MigrationStatus:
 class StatusReport:
     migrations: tuple[MigrationStatus, ...]
     database: str
-    problems: tuple[Finding, ...] = ()  # files that cannot be read or sent (a folder named *.sql, a NUL byte, …)
+    problems: tuple[Finding, ...] = ()  # file problems that stop `migrate` (a folder named *.sql, a NUL byte, …)
 
     def by_state(self, *states: State) -> list[MigrationStatus]:
         return [m for m in self.migrations if m.state in states]
@@ -152,5 +152,16 @@ def list_migrations(settings: Settings) -> StatusReport:
     files = migration_files.discover(settings.migrations_dir)
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
-    problems = tuple(f for m in files for f in m.findings if f.code in ("file-unreadable", "file-encoding"))
-    return StatusReport(tuple(merge(files, applied)), target.display, problems)
+    return StatusReport(tuple(merge(files, applied)), target.display, file_problems(files, settings))
+
+
+# The file problems that make `migrate` refuse to run anything (engine.runner checks the same codes).
+BLOCKING_FILE_CODES = ("file-name", "file-encoding", "file-unreadable", "rollback-not-commented")
+
+
+def file_problems(files: list[MigrationFile], settings: Settings) -> tuple[Finding, ...]:
+    """Error-level format problems of the folder's files, as configured: why `migrate` would run nothing."""
+    from engine.lint import rule_levels
+    levels = rule_levels(settings)
+    return tuple(f for m in files for f in m.findings
+                 if f.code in BLOCKING_FILE_CODES and levels.get(f.code, f.severity) is Severity.ERROR)

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                  "and `pgshift migrate` retries it, or undo what it did and `pgshift repair` it")
     ctx.show_findings(list(report.problems))
     if report.problems:
-        ctx.note("pgshift: `pgshift migrate` runs nothing while a migration file cannot be read or sent")
+        ctx.note("pgshift: `pgshift migrate` runs nothing while these file problems remain (`pgshift check` "
+                 "lists every finding)")
     if args.exit_code and (counts[State.PENDING] or troubled or report.problems):
         return 1
     return 0
