@@ -118,3 +118,10 @@ def test_a_non_breaking_space_added_to_the_sql_of_an_applied_file_is_a_change():
     assert _state(edited, files.checksum(applied)) is State.CHANGED
     in_string = "INSERT INTO t VALUES ('a\u00a0\nb');\n"
     assert _state(in_string, files.legacy_checksum(in_string)) is State.CHANGED
+
+
+def test_a_control_byte_or_no_break_space_in_a_syntax_error_is_shown_escaped():
+    [error] = [f for f in check_text(PATH, "SELECT\x011;\n-- ROLLBACK:\n") if f.code == "syntax-error"]
+    assert 'at or near "\\x01"' in error.message
+    [error] = [f for f in check_text(PATH, "SELECT 1;\u00a0\n-- ROLLBACK:\n") if f.code == "syntax-error"]
+    assert 'at or near "\\xa0"' in error.message and (error.span.start.line, error.span.start.column) == (0, 9)
