@@ -35,18 +35,25 @@ comments it out.
 directives in the leading comments, so it would be ignored. Move it to the top of the file.
 
 ### file-encoding
-*error* — the file is not valid UTF-8; the position is the first bad byte.
+*error* — text PostgreSQL cannot receive: the file is not valid UTF-8 (the position is the first bad byte), or
+it holds a NUL byte anywhere — in the SQL, a comment or the ROLLBACK block (libpq sends a query as a C string,
+so the server would get only the part before it, without its tracking row or COMMIT). `migrate` and `rollback`
+run nothing while it is there. Other control characters do reach the server: inside strings and comments they
+are data, elsewhere PostgreSQL rejects them and `check` reports a `syntax-error`.
 
 ### file-unreadable
-*error* — the file cannot be read (its permissions, usually); the message gives the operating system's reason.
-Nothing in it was checked or run: make it readable.
+*error* — the file cannot be read (permissions), or an entry named `*.sql` in the migrations folder is no file:
+a folder, or a symbolic link to something that does not exist. It is reported with its path by `check`, `list`
+and `migrate` (which runs nothing until it is moved or fixed). A symbolic link to a file is an ordinary
+migration.
 
 ### unknown-rule
 *warning* — a `-- pgshift-ignore` comment names a rule that does not exist (often a typo), so it ignores nothing.
 
 ### applied-file-changed
 *error* — the file's forward SQL (everything above `-- ROLLBACK:`, comments included; line endings, a BOM and
-trailing white space aside) differs from what was applied. `migrate` refuses to run; restore the file and put
+trailing white space aside — white space as PostgreSQL defines it: space, tab, CR, LF, form feed) differs from
+what was applied. `migrate` refuses to run; restore the file and put
 the change in a new migration, or accept a reviewed cosmetic edit with `pgshift repair VERSION`.
 
 ### applied-file-missing

@@ -20,6 +20,7 @@ NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2})(\d{2})_([a-z0-9]+(?:_[a-
 MARKER_RE = re.compile(r"^[ \t]*--[ \t]*ROLLBACK:[ \t]*$", re.IGNORECASE)
 DIRECTIVE_RE = re.compile(r"^[ \t]*--[ \t]*pgshift:[ \t]*(?P<words>.*?)[ \t]*$", re.IGNORECASE)
 COMMENT_PREFIX_RE = re.compile(r"^([ \t]*--[ \t]?)")
+IGNORE_LINE_RE = re.compile(r"[ \t]*pgshift-ignore(?:-file)?[ \t]")
 _LONE_CR_RE = re.compile(r"\r(?!\n)")
 BOM = "\ufeff"
 ROLLBACK_MARKER = "-- ROLLBACK:"
@@ -71,10 +72,27 @@ class MigrationFile:
         migration). A block holding only a TODO placeholder is unwritten, not empty."""
         return self.rollback_sql is not None and is_empty_rollback(self.rollback_sql)
 
+    def matches(self, recorded: str | None) -> bool:
+        """Whether a tracking row's checksum says this file is unchanged since it was applied.
+
+        A checksum recorded by the old rule (trailing Unicode spaces ignored) still matches where the file's
+        only such spaces end comment lines: PostgreSQL never saw those, so nothing it ran has changed.
+        """
+        if recorded == self.checksum:
+            return True
+        if not recorded or not self.checksum or legacy_checksum(self.forward_sql) != recorded:
+            return False
+        return _odd_spaces_only_in_comments(self.forward_sql)
+
+    @functools.cached_property
+    def _rollback_index(self) -> LineIndex:
+        """Built once: a finding per rollback statement must not index the whole block again each time."""
+        return LineIndex(self.rollback_sql or "")
+
     def rollback_position(self, offset: int) -> Position:
         """Map an offset in `rollback_sql` to the file, adding back the `-- ` each line lost."""
         assert self.rollback_sql is not None
-        pos = LineIndex(self.rollback_sql).position(offset)
+        pos = self._rollback_index.position(offset)
         if pos.line >= len(self.rollback_lines):
             last = self.rollback_lines[-1] if self.rollback_lines else RollbackLine(self.marker_line or 0, 0)
             return Position(last.file_line, last.prefix_length)
@@ -104,13 +122,42 @@ def normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# The white space every supported PostgreSQL ignores between tokens (scan.l's `space`; vertical tab only from
+# PostgreSQL 16 on, so it is not in here). Python's str.rstrip() also drops U+00A0, U+3000 and other Unicode
+# spaces, which PostgreSQL reads as part of an identifier: a trailing one changes the statement (issue 10, 21).
+PG_SPACE = " \t\n\r\f"
+
+
 def checksum(forward_sql: str) -> str:
-    """MD5 of the normalised forward SQL with trailing white space removed.
+    """MD5 of the normalised forward SQL with trailing white space (as PostgreSQL defines it) removed.
 
     The ROLLBACK block is deliberately outside it: correcting the rollback of an applied migration is allowed.
     """
-    body = "\n".join(line.rstrip() for line in normalise(forward_sql).split("\n")).rstrip()
-    return hashlib.md5(body.encode("utf-8")).hexdigest()
+    return _md5_of_lines(forward_sql, PG_SPACE)
+
+
+def legacy_checksum(forward_sql: str) -> str:
+    """The checksum as pgshift recorded it before issue 10: trailing Unicode white space (str.rstrip) dropped."""
+    return _md5_of_lines(forward_sql, None)
+
+
+def _md5_of_lines(forward_sql: str, space: str | None) -> str:
+    body = "\n".join(line.rstrip(space) for line in normalise(forward_sql).split("\n")).rstrip(space)
+    return hashlib.md5(body.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _odd_spaces_only_in_comments(sql: str) -> bool:
+    """True when every trailing space that only the old checksum rule dropped sits inside a SQL comment."""
+    from engine.sql import comment_spans
+    ends = []
+    offset = 0
+    for line in sql.split("\n"):
+        kept = len(line.rstrip(PG_SPACE))
+        if len(line.rstrip()) != kept:
+            ends.append(offset + kept - 1)  # the last character PostgreSQL would see on this line
+        offset += len(line) + 1
+    spans = comment_spans(sql)
+    return all(any(start <= end < stop for start, stop in spans) for end in ends)
 
 
 def is_empty_rollback(rollback_sql: str) -> bool:
@@ -130,6 +177,10 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
         text = _LONE_CR_RE.sub("\n", text)
     findings: list[Finding] = []
     findings.extend(check_file_name(path))
+    unsendable = unsendable_text(path, text)
+    if unsendable and not text.isascii():  # editor text only: a file with one fails to decode (read_migration)
+        text = _SURROGATE_RE.sub("\ufffd", text)
+    findings.extend(unsendable)
     lines = text.split("\n")
     marker_line = next((i for i, line in enumerate(lines) if MARKER_RE.match(line.rstrip("\r"))), None)
 
@@ -144,7 +195,12 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
         for number in range(marker_line + 1, len(lines)):
             raw = lines[number].rstrip("\r")
             prefix = COMMENT_PREFIX_RE.match(raw)
-            if prefix:
+            if prefix and IGNORE_LINE_RE.match(raw, prefix.end()):
+                # `-- pgshift-ignore RULE` in the block is an ignore comment, as above the marker: it stays a
+                # comment in the rollback SQL instead of becoming the SQL `pgshift-ignore RULE`.
+                body.append(raw)
+                mapped.append(RollbackLine(number, 0))
+            elif prefix:
                 body.append(raw[prefix.end():])
                 mapped.append(RollbackLine(number, prefix.end()))
             elif raw.strip() == "":
@@ -176,6 +232,35 @@ def parse_migration(path: Path, text: str) -> MigrationFile:
         checksum=checksum(forward_sql),
         findings=tuple(findings),
     )
+
+
+# Text that cannot reach PostgreSQL: libpq sends a query as a C string, so it ends at a NUL (the rest of the
+# file, its tracking row and COMMIT would never arrive), and a lone surrogate (editor text) has no UTF-8 form.
+# Other control characters do reach the server: in strings and comments they are data, elsewhere the parser
+# rejects them and `syntax-error` reports it.
+_UNSENDABLE_RE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def unsendable_text(path: Path, text: str) -> list[Finding]:
+    """A `file-encoding` error at the first character PostgreSQL cannot receive; nothing runs while it is there."""
+    match = _UNSENDABLE_RE.search(text)
+    if match is None:
+        return []
+    at = match.start()
+    line = text.count("\n", 0, at)
+    column = at - (text.rfind("\n", 0, at) + 1)
+    more = sum(1 for _ in _UNSENDABLE_RE.finditer(text, at + 1))
+    others = f" (and {more} more)" if more else ""
+    if match.group() == "\x00":
+        message = (f"the file holds a NUL byte (0x00){others}: PostgreSQL cannot receive it, and everything after it "
+                   "would never reach the server")
+        remedy = "delete the NUL byte(s); an editor can show them, or `tr -d '\\000'` removes them"
+    else:
+        message = f"the text holds a lone UTF-16 surrogate (U+{ord(match.group()):04X}){others}, which is not UTF-8"
+        remedy = "delete the character and save the file as UTF-8"
+    return [Finding("file-encoding", Severity.ERROR, message, path, Span.at(line, column, line, column + 1),
+                    help=remedy)]
 
 
 def _edit_comment_out(line: int):
@@ -287,16 +372,21 @@ def _broken(path: Path, finding: Finding) -> MigrationFile:
 
 
 def discover(folder: Path) -> list[MigrationFile]:
-    """Every `.sql` file directly in the folder, sorted by version (the file stem)."""
+    """Every `.sql` entry directly in the folder, sorted by version (the file stem).
+
+    A directory or a dangling symbolic link named `*.sql` is not skipped silently: it comes back as a migration
+    that cannot be read (`file-unreadable`), so `check` reports it and `migrate` runs nothing while it is there.
+    A symbolic link to a file is a migration like any other.
+    """
     if not folder.is_dir():
         return []
     try:
         with os.scandir(folder) as entries:  # the directory entry knows if it is a file: no stat per file
-            paths = sorted((Path(e.path) for e in entries if e.name.lower().endswith(".sql") and e.is_file()),
-                           key=lambda p: p.stem)
+            found = sorted(((Path(e.path), e.is_file()) for e in entries if e.name.lower().endswith(".sql")),
+                           key=lambda entry: entry[0].stem)
     except OSError as error:
         raise unreadable_folder(folder, error) from None
-    return [read_migration(p) for p in paths]
+    return [read_migration(p) if is_file else _not_a_file(p) for p, is_file in found]
 
 
 def unreadable_folder(folder: Path, error: OSError) -> ConfigError:
@@ -304,3 +394,22 @@ def unreadable_folder(folder: Path, error: OSError) -> ConfigError:
     return ConfigError(f"cannot read the migrations folder {folder}: {error.strerror or error}",
                        help=f"give the user running pgshift read and search permission on it "
                             f"(e.g. `chmod u+rx {folder}`), or point migrations_dir at the right folder")
+
+
+def _not_a_file(path: Path) -> MigrationFile:
+    """A `.sql` name in the folder that is no readable file: say what it is instead."""
+    if path.is_symlink() and not path.exists():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        message = f"'{path.name}' is a symbolic link to {target}, which does not exist"
+        remedy = "restore the file it points to, or replace the link with the migration file itself"
+    elif path.is_dir():
+        link = f"a symbolic link to {os.readlink(path)}, " if path.is_symlink() else ""
+        message = f"'{path.name}' is {link}a folder, not a migration file"
+        remedy = "move the folder out of the migrations folder, or rename it so it does not end in .sql"
+    else:
+        message = f"'{path.name}' is not a regular file, so it cannot be a migration"
+        remedy = "replace it with the migration file, or move it out of the migrations folder"
+    return _broken(path, Finding("file-unreadable", Severity.ERROR, message, path, help=remedy))

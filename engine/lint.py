@@ -14,10 +14,14 @@ from engine.files import MigrationFile, discover, parse_migration, read_migratio
 from engine.findings import Finding, LineIndex, Severity, has_errors
 from engine.rules import FILE, Rule, all_rules
 from engine.rules._support import Context, Report, State, relation_key
-from engine.sql import LocatedStatement, analyse, parse_tree_json, top_level_marker
+from engine.sql import (LocatedStatement, analyse, parsable, parse_tree_json, skip_blanks_and_comments, split_chunks,
+                        top_level_marker)
 
 # Problems found by engine.files (the file format) rather than by a rule; configurable like rules.
 FORMAT_CODES = ("file-name", "rollback-not-commented", "misplaced-directive", "file-unreadable", "file-encoding")
+# A file pgshift cannot read, or whose text PostgreSQL cannot receive, can never run correctly: these cannot be
+# turned off or ignored (a NUL byte would make the server run only the part before it; issue 10, 1).
+UNREADABLE_CODES = frozenset({"file-unreadable", "file-encoding"})
 IGNORE_RE = re.compile(r"^\s*--\s*pgshift-ignore(?P<file>-file)?\s+(?P<codes>[A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)"
                        r"\s*(?::\s*(?P<reason>.*))?$")
 OFF = "off"
@@ -66,6 +70,10 @@ def rule_levels(settings: Settings | None) -> dict[str, Severity | None]:
             levels[code] = Severity.parse(level)
         except ValueError as exc:
             raise ConfigError(f"[tool.pgshift.rules] {code}: {exc} (or off)") from None
+    for code in UNREADABLE_CODES & set(levels):
+        if levels[code] is not Severity.ERROR:
+            raise ConfigError(f"[tool.pgshift.rules] {code} is always an error: pgshift cannot run a file it cannot "
+                              "read or send to PostgreSQL", help=f"remove {code} from [tool.pgshift.rules]")
     return levels
 
 
@@ -145,12 +153,23 @@ def _dispatch(off: frozenset[str]) -> tuple[dict[str, list[Rule]], list[Rule], l
     return by_kind, every, file_rules
 
 
+@functools.lru_cache(maxsize=32)
+def _tree_kinds(off: frozenset[str]) -> frozenset[str]:
+    """Statement kinds whose parse trees the enabled rules read: decoded at once, the rest only if asked."""
+    return frozenset(_dispatch(off)[0]) | _REMEMBERED
+
+
 def check_migration(migration: MigrationFile, settings: Settings | None = None) -> list[Finding]:
     """All findings for one migration file, with settings and ignore comments applied, sorted by position."""
     levels = rule_levels(settings)
-    by_kind, every, file_rules = _dispatch(frozenset(k for k, v in levels.items() if v is None))
-    script = analyse(migration.forward_sql)
-    rollback = analyse(migration.rollback_sql) if migration.rollback_sql is not None else None
+    if not migration.text and any(f.code in UNREADABLE_CODES for f in migration.findings):
+        # Nothing was read (a folder, a dangling link, bad UTF-8): rules would only add noise like "empty".
+        return sorted((_with_level(f, levels) for f in migration.findings if levels.get(f.code, f.severity)),
+                      key=Finding.sort_key)
+    off = frozenset(k for k, v in levels.items() if v is None)
+    by_kind, every, file_rules = _dispatch(off)
+    script = analyse(migration.forward_sql, _tree_kinds(off))
+    rollback = analyse(migration.rollback_sql, _tree_kinds(off)) if migration.rollback_sql is not None else None
     index = LineIndex(migration.text)
     ctx = Context(migration, settings, script, rollback, index)
     path = migration.path
@@ -169,9 +188,13 @@ def check_migration(migration: MigrationFile, settings: Settings | None = None) 
             found.append(_finding(rule, report, ctx, path))
 
     ignores = _ignore_comments(migration.text) if "pgshift-ignore" in migration.text else []
-    if ignores:
+    rollback_ignores = _rollback_ignores(migration) if ignores or "pgshift-ignore" in (migration.rollback_sql or "") \
+        else []
+    if ignores or rollback_ignores:
+        seen = {i.line for i in ignores}
+        ignores += [i for i in rollback_ignores if i.line not in seen]
         found.extend(_unknown_ignored_codes(ignores, index, path))
-        found = _apply_ignores(found, ignores, script.statements, index)
+        found = _apply_ignores(found, ignores, script.statements, index, _rollback_silenced(migration))
     if levels:
         found = [_with_level(f, levels) for f in found if levels.get(f.code, f.severity) is not None]
     found.sort(key=Finding.sort_key)
@@ -245,9 +268,16 @@ def _with_level(finding: Finding, levels: dict[str, Severity | None]) -> Finding
     return replace(finding, severity=level)
 
 
+_REMEMBERED = frozenset({"CreateStmt", "CreateTableAsStmt", "IndexStmt", "RenameStmt", "AlterTableStmt",
+                         "VariableSetStmt"})
+
+
 def _remember(state: State, statement: LocatedStatement) -> None:
     """Record what this statement created or validated, for the rules looking at later statements."""
-    kind, node = statement.kind, statement.node
+    kind = statement.kind
+    if kind not in _REMEMBERED:
+        return  # most statements (INSERT, UPDATE, COMMENT, ...): no parse tree needed
+    node = statement.node
     if kind == "CreateStmt" and node.get("relation"):
         state.created_tables.add(relation_key(node["relation"]))
     elif kind == "CreateTableAsStmt":
@@ -310,11 +340,52 @@ def _unknown_ignored_codes(ignores: list[IgnoreComment], index: LineIndex, path:
     return out
 
 
-def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statements, index: LineIndex) -> list[Finding]:
+def _rollback_ignores(migration: MigrationFile) -> list[IgnoreComment]:
+    """Ignore comments of the rollback SQL (`-- -- pgshift-ignore RULE` in the file), at their file lines."""
+    if migration.rollback_sql is None or "pgshift-ignore" not in migration.rollback_sql:
+        return []
+    return [IgnoreComment(migration.rollback_lines[i.line].file_line, i.codes, i.whole_file, i.reason)
+            for i in _ignore_comments(migration.rollback_sql) if i.line < len(migration.rollback_lines)]
+
+
+def _rollback_silenced(migration: MigrationFile) -> list[tuple[int, int, set[str]]]:
+    """File-line ranges of rollback statements (or psql lines) with ignore comments directly above them.
+
+    Every line of the block is a comment in the file, so "directly above" is read in the rollback SQL: the
+    comment lines of the uncommented block above each piece that would run, found by the same lexer as
+    `check` (a piece with a syntax error counts too).
+    """
+    rollback = migration.rollback_sql
+    if rollback is None or "pgshift-ignore" not in rollback:
+        return []
+    lines = rollback.split("\n")
+    index = LineIndex(rollback)
+    file_line = [r.file_line for r in migration.rollback_lines]
+    out = []
+    for chunk in split_chunks(parsable(rollback)):
+        start = skip_blanks_and_comments(rollback, chunk.start, chunk.end) if chunk.kind == "sql" else chunk.start
+        if start >= chunk.end:
+            continue
+        first = index.position(start).line
+        last = index.position(chunk.end - 1).line
+        codes: set[str] = set()
+        line = first - 1
+        while line >= 0 and lines[line].lstrip().startswith("--"):
+            match = IGNORE_RE.match(lines[line]) if "pgshift-ignore" in lines[line] else None
+            if match and not match.group("file"):
+                codes.update(_codes(match))
+            line -= 1
+        if codes and last < len(file_line):
+            out.append((file_line[first], file_line[last], codes))
+    return out
+
+
+def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statements, index: LineIndex,
+                   rollback_silenced: list[tuple[int, int, set[str]]] = ()) -> list[Finding]:
     """`-- pgshift-ignore a, b: why` on the comment lines directly above a statement silences a and b there."""
     whole_file = {code for i in ignores if i.whole_file for code in i.codes}
     by_line = {i.line: i for i in ignores if not i.whole_file}
-    silenced: list[tuple[int, int, set[str]]] = []
+    silenced: list[tuple[int, int, set[str]]] = list(rollback_silenced)
     if by_line:
         lines = index.text.split("\n")
         for statement in statements:
@@ -329,6 +400,9 @@ def _apply_ignores(found: list[Finding], ignores: list[IgnoreComment], statement
                 silenced.append((first, index.position(statement.end).line, codes))
     kept = []
     for finding in found:
+        if finding.code in UNREADABLE_CODES:
+            kept.append(finding)
+            continue
         if finding.code in whole_file:
             continue
         line = finding.span.start.line

@@ -670,6 +670,12 @@ def plan_rollback(settings: Settings, *, steps: int = 1, to: str | None = None) 
     plan_steps = []
     for row in chosen:
         migration = files.get(row.version)
+        if migration is not None and migration.has_rollback and "\x00" in migration.rollback_sql:
+            raise RollbackError(f"{row.version}: its ROLLBACK block holds a NUL byte, which PostgreSQL cannot "
+                                "receive; nothing was rolled back",
+                                findings=[f for f in migration.findings if f.code == "file-encoding"],
+                                help="delete the NUL byte(s) from the file (`pgshift check` shows where), then "
+                                     "roll back again")
         if migration is not None and migration.has_rollback:
             sql, source = migration.rollback_sql.strip(), "file"
         elif migration is not None and migration.rollback_is_empty:

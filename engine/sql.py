@@ -7,6 +7,7 @@ because it is an order of magnitude faster to get than pglast's Python AST objec
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,25 +41,65 @@ class ParsedSql:
 
 
 class _OffsetMap:
-    """Byte offset to character offset for one text; free for ASCII, one pass otherwise."""
+    """Byte offset to character offset for one text: free for ASCII, else a byte count per block of text.
+
+    A lookup finds its block by bisection and decodes at most one block, so a huge statement costs one pass
+    to index and a few microseconds per node location, not a table entry per byte (issue 10, 22). Lookups
+    in increasing order (statement after statement) decode only the text between them.
+    """
+
+    BLOCK = 2048
 
     def __init__(self, text: str) -> None:
         self.ascii = text.isascii()
         if not self.ascii:
-            table = []
-            for index, char in enumerate(text):
-                table.extend([index] * len(char.encode("utf-8")))
-            table.append(len(text))
-            self.table = table
+            self.text = text
+            self.byte_starts: list[int] | None = None
+            self.last = (0, 0)  # (byte, char) of the previous lookup
 
     def char(self, byte_offset: int) -> int:
         if self.ascii:
             return byte_offset
-        return self.table[min(max(byte_offset, 0), len(self.table) - 1)]
+        if byte_offset <= 0:
+            return 0
+        last_byte, last_char = self.last
+        if last_byte <= byte_offset <= last_byte + self.BLOCK:
+            data = self.text[last_char:last_char + self.BLOCK].encode("utf-8", errors="surrogatepass")
+            if byte_offset - last_byte <= len(data):
+                # A cut inside a multi-byte character drops it: the offset is that character's.
+                into = byte_offset - last_byte
+                char = last_char + len(data[:into].decode("utf-8", errors="ignore"))
+                if into == len(data) or data[into] & 0xC0 != 0x80:  # on a character boundary: resume from here
+                    self.last = (byte_offset, char)
+                return char
+            return len(self.text)
+        return self._from_blocks(byte_offset)
+
+    def _from_blocks(self, byte_offset: int) -> int:
+        if self.byte_starts is None:
+            starts, total = [0], 0
+            for at in range(0, len(self.text), self.BLOCK):
+                total += len(self.text[at:at + self.BLOCK].encode("utf-8", errors="surrogatepass"))
+                starts.append(total)
+            self.byte_starts = starts
+        starts = self.byte_starts
+        if byte_offset >= starts[-1]:
+            return len(self.text)
+        block = bisect.bisect_right(starts, byte_offset) - 1
+        first = block * self.BLOCK
+        data = self.text[first:first + self.BLOCK].encode("utf-8", errors="surrogatepass")
+        return first + len(data[:byte_offset - starts[block]].decode("utf-8", errors="ignore"))
+
+
+def parsable(sql: str) -> str:
+    """The text with each NUL (the end of the parser's C string) made a space, so all of it is checked and
+    every offset stays put. engine.files reports the NUL itself as a file error."""
+    return sql.replace("\x00", " ") if "\x00" in sql else sql
 
 
 def parse(sql: str) -> ParsedSql:
     """Parse a whole script; a syntax error is returned (with its character offset), never raised."""
+    sql = parsable(sql)
     offsets = _OffsetMap(sql)
     try:
         tree = json.loads(_pg.parse_sql_json(sql))
@@ -83,7 +124,7 @@ def parse(sql: str) -> ParsedSql:
 def parse_tree_json(sql: str) -> str | None:
     """The parser's raw JSON for a script, or None when it has a syntax error: the cheapest full parse."""
     try:
-        return _pg.parse_sql_json(sql)
+        return _pg.parse_sql_json(parsable(sql))
     except _pg.ParseError:
         return None
 
@@ -142,16 +183,25 @@ def skip_blanks_and_comments(sql: str, start: int, end: int) -> int:
 
 
 def _trim_end(sql: str, start: int, end: int) -> int:
-    """Drop trailing white space, a trailing `;` and trailing `--` comments from a statement's span."""
-    text = sql[start:end]
-    # Trailing line comments: cut at the last line whose content is code.
-    lines = text.split("\n")
-    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("--")):
-        lines.pop()
-    text = "\n".join(lines).rstrip()
-    if text.endswith(";"):
-        text = text[:-1].rstrip()
-    return start + len(text)
+    """Drop trailing white space, a trailing `;` and trailing `--` comments from a statement's span.
+
+    Works back from the end, line by line, so a statement of millions of lines is not copied or split.
+    """
+    while True:
+        line_start = sql.rfind("\n", start, end) + 1
+        if line_start <= start:
+            break  # the statement's first line stays, whatever it holds
+        line = sql[line_start:end].strip()
+        if line and not line.startswith("--"):
+            break
+        end = line_start - 1  # drop the blank or comment line and the line break before it
+    while end > start and sql[end - 1].isspace():
+        end -= 1
+    if end > start and sql[end - 1] == ";":
+        end -= 1
+        while end > start and sql[end - 1].isspace():
+            end -= 1
+    return end
 
 
 # --- Fast, incremental analysis for `check` -------------------------------------------------------------------
@@ -166,11 +216,12 @@ import re as _re
 _DOLLAR_TAG_RE = _re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$")
 _COPY_STDIN_RE = _re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*copy\b.*\bfrom\s+stdin\b", _re.IGNORECASE | _re.DOTALL)
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+_BLANKS = " \t\n\r\f\v"  # what the parser skips; U+00A0 and other Unicode spaces are identifier characters to it
 _CACHE_LIMIT = 50_000
-_chunk_cache: dict[str, tuple[list[dict] | None, SyntaxProblem | None]] = {}
+_chunk_cache: dict[str, tuple[list[tuple] | None, SyntaxProblem | None]] = {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """A piece of the text that psql would treat as one unit: SQL up to a `;`, a meta-command, or COPY data."""
 
@@ -183,27 +234,40 @@ class LocatedStatement:
     """A top-level statement as `analyse` finds it: the same fields as `Statement`, built cheaply.
 
     A plain slotted class rather than a frozen dataclass: the editor rebuilds thousands per keystroke.
-    `offset()` turns a parse-tree node's byte `location` into a character offset in the whole text.
+    `source` is the statement's own text as the parser saw it, starting at `base` in the whole text; the parse
+    tree (`node`) is decoded from it only when a rule asks, so a file of 300,000 INSERTs no rule looks into
+    costs no tree at all (issue 10, 22). `offset()` turns a node's byte `location` into a character offset.
     """
 
-    __slots__ = ("index", "start", "end", "kind", "node", "base", "source", "_sql")
+    __slots__ = ("index", "start", "end", "kind", "_node", "base", "_parsed", "_source_end", "_sql", "_offsets")
 
-    def __init__(self, index: int, start: int, end: int, sql: str, kind: str, node: dict[str, Any],
-                 base: int = 0, source: str = "") -> None:
-        self.index, self.start, self.end, self.kind, self.node = index, start, end, kind, node
-        self.base, self.source, self._sql = base, source, sql
+    def __init__(self, index: int, start: int, end: int, sql: str, kind: str, node: dict[str, Any] | None,
+                 base: int, parsed: str, source_end: int) -> None:
+        self.index, self.start, self.end, self.kind, self._node = index, start, end, kind, node
+        self.base, self._parsed, self._source_end, self._sql, self._offsets = base, parsed, source_end, sql, None
 
     @property
     def text(self) -> str:
         return self._sql[self.start:self.end]
 
+    @property
+    def source(self) -> str:
+        """The statement's text as the parser read it (from the text that was parsed, e.g. a masked one)."""
+        return self._parsed[self.base:self._source_end]
+
+    @property
+    def node(self) -> dict[str, Any]:
+        if self._node is None:
+            self._node = _tree_of(self.source, self.kind)
+        return self._node
+
     def offset(self, location: int | None) -> int:
         """Character offset in the whole text of a parse-tree `location` (or the statement start if absent)."""
         if location is None or location < 0:
             return self.start
-        if self.source.isascii():
-            return self.base + location
-        return self.base + _OffsetMap(self.source).char(location)
+        if self._offsets is None:
+            self._offsets = _OffsetMap(self.source)
+        return self.base + self._offsets.char(location)
 
     def __repr__(self) -> str:
         return f"LocatedStatement({self.index}, {self.start}, {self.end}, {self.kind!r})"
@@ -246,7 +310,7 @@ def split_chunks(sql: str) -> list[Chunk]:
         if next_meta < len(metas) and metas[next_meta] < j:
             at = metas[next_meta]
             line_start = sql.rfind("\n", 0, at) + 1
-            if sql[start:line_start].strip():
+            if sql[start:line_start].strip(_BLANKS):
                 chunks.append(Chunk(start, line_start, "sql"))
             newline = sql.find("\n", at)
             end = n if newline == -1 else newline
@@ -274,9 +338,33 @@ def split_chunks(sql: str) -> list[Chunk]:
                 i = j + 1
         else:  # a string, quoted identifier or line comment, consumed whole by the expression
             i = match.end()
-    if start < n and sql[start:].strip():
+    if start < n and sql[start:].strip(_BLANKS):
         chunks.append(Chunk(start, n, "sql"))
     return chunks
+
+
+def comment_spans(sql: str) -> list[tuple[int, int]]:
+    """Character ranges of the `--` and `/* */` comments of a script, found by the same lexer as split_chunks."""
+    spans: list[tuple[int, int]] = []
+    n, i = len(sql), 0
+    while (match := _TOKEN_RE.search(sql, i)) is not None:
+        token, j = match.group(), match.start()
+        if token.startswith("--"):
+            spans.append((j, match.end()))
+            i = match.end()
+        elif token == "/*":
+            i = _end_of_block_comment(sql, j)
+            spans.append((j, i))
+        elif token == "$":
+            tag = _DOLLAR_TAG_RE.match(sql, j)
+            if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
+                close = sql.find(tag.group(), tag.end())
+                i = n if close == -1 else close + len(tag.group())
+            else:
+                i = j + 1
+        else:
+            i = match.end()
+    return spans
 
 
 def _skip_copy_data(sql: str, i: int, chunks: list[Chunk]) -> int:
@@ -311,17 +399,30 @@ def _end_of_block_comment(sql: str, j: int) -> int:
     return i
 
 
-_Parsed = tuple  # (relative start, relative end, kind, node) per statement of a chunk
+_Parsed = tuple  # (start, end, kind, source start, source end) per statement, relative to the parsed text
+
+# The parser's JSON is `{"version":N,"stmts":[{"stmt":{"Kind":{...}},"stmt_location":N,"stmt_len":N},...]}`.
+# Only a RawStmt has a field named "stmt", and a quote inside a JSON string is escaped, so `{"stmt":{"` marks
+# exactly the top-level statements: their kinds and spans are read without decoding their trees.
+_STATEMENT_RE = _re.compile(r'\{"stmt":\{"(\w+)":')
+_TREE_CACHE_LIMIT = 20_000
+_tree_cache: dict[str, dict[str, Any]] = {}
 
 
-def _parse_chunk(text: str) -> tuple[list[_Parsed] | None, SyntaxProblem | None]:
-    """One chunk's statements with character spans relative to it, cached by the chunk's text."""
+def _parse_chunk(text: str, eager: frozenset[str] = frozenset()) -> tuple[list[_Parsed] | None, SyntaxProblem | None]:
+    """One chunk's statements with character spans relative to it, cached by the chunk's text.
+
+    A lone statement of a kind in `eager` (one the rules look into) gets its tree now, from the same JSON.
+    """
     cached = _chunk_cache.get(text)
     if cached is not None:
         return cached
     try:
-        raw = json.loads(_pg.parse_sql_json(text)).get("stmts", [])
-        result: tuple[list[_Parsed] | None, SyntaxProblem | None] = (_spans(raw, text), None)
+        tree_json = _pg.parse_sql_json(text)
+        spans = _spans(tree_json, text)
+        result: tuple[list[_Parsed] | None, SyntaxProblem | None] = (spans, None)
+        if len(spans) == 1 and spans[0][2] in eager and spans[0][3] == 0:  # its locations count from 0 too
+            _remember_tree(text[:spans[0][4]], json.loads(tree_json)["stmts"][0]["stmt"][spans[0][2]])
     except _pg.ParseError as exc:
         index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0  # already characters
         result = (None, SyntaxProblem(str(exc.args[0]), index))
@@ -331,34 +432,68 @@ def _parse_chunk(text: str) -> tuple[list[_Parsed] | None, SyntaxProblem | None]
     return result
 
 
-def _spans(raw_statements: list[dict], text: str) -> list[_Parsed]:
+def _spans(tree_json: str, text: str) -> list[_Parsed]:
     offsets = _OffsetMap(text)
+    heads = _STATEMENT_RE.finditer(tree_json)
+    head = next(heads, None)
     out = []
-    for raw in raw_statements:
-        byte_start = raw.get("stmt_location", 0)
-        byte_len = raw.get("stmt_len", 0)
-        start = offsets.char(byte_start)
-        end = offsets.char(byte_start + byte_len) if byte_len else len(text)
-        start = skip_blanks_and_comments(text, start, end)
-        end = _trim_end(text, start, end)
-        node = raw.get("stmt", {})
-        kind = next(iter(node), "")
-        out.append((start, end, kind, node.get(kind, {})))
+    while head is not None:
+        following = next(heads, None)
+        item_end = following.start() - 1 if following is not None else len(tree_json) - 2  # at `,` or `]}`
+        byte_start, byte_len = _location_and_length(tree_json[max(head.end(), item_end - 64):item_end])
+        source_start = offsets.char(byte_start) if out else 0  # before the first: only blanks and comments
+        source_end = offsets.char(byte_start + byte_len) if byte_len else len(text)
+        start = skip_blanks_and_comments(text, source_start, source_end)
+        end = _trim_end(text, start, source_end)
+        out.append((start, end, head.group(1), source_start, source_end))
+        head = following
     return out
 
 
-def _statements_from(parsed: list[_Parsed], sql: str, base: int, source: str,
-                     first_index: int) -> list[LocatedStatement]:
-    return [LocatedStatement(first_index + number, base + start, base + end, sql, kind, node, base, source)
-            for number, (start, end, kind, node) in enumerate(parsed)]
+def _location_and_length(tail: str) -> tuple[int, int]:
+    """`stmt_location` and `stmt_len` from the end of one statement's JSON (`...,"stmt_len":8}`); 0 if absent."""
+    length_at = tail.rfind(',"stmt_len":')
+    location_at = tail.rfind(',"stmt_location":')
+    end = len(tail) - 1
+    length = int(tail[length_at + 12:end]) if length_at != -1 else 0
+    location = int(tail[location_at + 17:length_at if length_at != -1 else end]) if location_at != -1 else 0
+    return location, length
 
 
-def analyse(sql: str) -> Script:
+def _tree_of(source: str, kind: str) -> dict[str, Any]:
+    """The parse tree of one statement's own text (its locations are relative to that text), cached by text."""
+    tree = _tree_cache.get(source)
+    if tree is None:
+        try:
+            statements = json.loads(_pg.parse_sql_json(source)).get("stmts", [])
+        except _pg.ParseError:
+            statements = []
+        tree = statements[0].get("stmt", {}).get(kind, {}) if len(statements) == 1 else {}
+        _remember_tree(source, tree)
+    return tree
+
+
+def _remember_tree(source: str, tree: dict[str, Any]) -> None:
+    if len(_tree_cache) >= _TREE_CACHE_LIMIT:
+        _tree_cache.clear()
+    _tree_cache[source] = tree
+
+
+def _statements_from(parsed: list[_Parsed], sql: str, base: int, first_index: int) -> list[LocatedStatement]:
+    """Statements of the text parsed at `base` in `sql` (the whole text, so no statement keeps a copy)."""
+    return [LocatedStatement(first_index + number, base + start, base + end, sql, kind, None, base + source_start,
+                             sql, base + source_end)
+            for number, (start, end, kind, source_start, source_end) in enumerate(parsed)]
+
+
+def analyse(sql: str, eager: frozenset[str] = frozenset()) -> Script:
     """Statements with spans, every syntax error we can place, and the psql-only parts of a script.
 
     Each chunk is parsed on its own (cached); if one fails, the whole script is parsed once more, because
-    the lexer cannot see SQL-standard function bodies (`BEGIN ATOMIC ... END`) that contain `;`.
+    the lexer cannot see SQL-standard function bodies (`BEGIN ATOMIC ... END`) that contain `;`. Parse trees
+    are decoded when first asked for, except for statements of the `eager` kinds (those the caller will read).
     """
+    sql = parsable(sql)
     chunks = split_chunks(sql)
     statements: list[LocatedStatement] = []
     failed: list[SyntaxProblem] = []
@@ -366,12 +501,12 @@ def analyse(sql: str) -> Script:
         if chunk.kind != "sql":
             continue
         text = sql[chunk.start:chunk.end]
-        raw, problem = _parse_chunk(text)
+        raw, problem = _parse_chunk(text, eager)
         if problem is not None:
             failed.append(SyntaxProblem(problem.message, chunk.start + problem.offset))
             continue
         if raw:
-            statements.extend(_statements_from(raw, sql, chunk.start, text, len(statements)))
+            statements.extend(_statements_from(raw, sql, chunk.start, len(statements)))
     meta = tuple(c for c in chunks if c.kind == "meta")
     data = tuple(c for c in chunks if c.kind == "copy-data")
     errors: tuple[SyntaxProblem, ...] = ()
@@ -379,7 +514,7 @@ def analyse(sql: str) -> Script:
         masked = _mask(sql, meta + data)
         raw, problem = _parse_chunk(masked)
         if problem is None:
-            statements = _statements_from(raw or [], masked, 0, masked, 0)
+            statements = _statements_from(raw or [], masked, 0, 0)
             for statement in statements:
                 statement._sql = sql  # spans are the same; show the original text, not the masked one
         else:
@@ -403,7 +538,7 @@ def _statements_around(sql: str, masked: str, chunks: list[Chunk], error_at: int
     raw, problem = _parse_chunk(prefix)
     if problem is not None:
         return pieces
-    before = _statements_from(raw or [], prefix, 0, prefix, 0)
+    before = _statements_from(raw or [], prefix, 0, 0)
     for statement in before:
         statement._sql = sql
     after_error = [p for p in pieces if p.start > error_at]

@@ -67,6 +67,7 @@ class MigrationStatus:
 class StatusReport:
     migrations: tuple[MigrationStatus, ...]
     database: str
+    problems: tuple[Finding, ...] = ()  # file problems that stop `migrate` (a folder named *.sql, a NUL byte, …)
 
     def by_state(self, *states: State) -> list[MigrationStatus]:
         return [m for m in self.migrations if m.state in states]
@@ -92,7 +93,7 @@ def merge(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[M
             continue
         state = {FAILED: State.FAILED, RUNNING: State.RUNNING}.get(row.state)
         if state is None:
-            state = State.APPLIED if row.checksum == migration.checksum else State.CHANGED
+            state = State.APPLIED if migration.matches(row.checksum) else State.CHANGED
         result.append(MigrationStatus(
             migration.version, state, migration.path, row.applied_at, row.execution_ms, row.applied_by,
             has_rollback=migration.has_rollback or migration.rollback_is_empty or _recorded_rollback(row),
@@ -142,7 +143,7 @@ def drift_findings(migration: MigrationFile, rows: Mapping[str, AppliedMigration
     first_line = Span.at(0, 0, 0, len(migration.text.split("\n", 1)[0].rstrip("\r")))
     row = rows.get(migration.version)
     if row is not None and row.state == APPLIED:
-        if row.checksum == migration.checksum:
+        if migration.matches(row.checksum):
             return []
         return [applied_file_changed(migration.version, migration.path, row.applied_at, first_line)]
     if row is not None and row.state in (FAILED, RUNNING):
@@ -179,7 +180,7 @@ def list_migrations(settings: Settings) -> StatusReport:
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
         statuses = _with_invalid_indexes(conn, merge(files, applied), files)
-    return StatusReport(tuple(statuses), target.display)
+    return StatusReport(tuple(statuses), target.display, file_problems(files, settings))
 
 
 def _with_invalid_indexes(conn, statuses: list[MigrationStatus], files: list[MigrationFile]) -> list[MigrationStatus]:
@@ -202,3 +203,15 @@ def _with_invalid_indexes(conn, statuses: list[MigrationStatus], files: list[Mig
             status = replace(status, error=f"{message}; {help_text}")
         result.append(status)
     return result
+
+
+# The file problems that make `migrate` refuse to run anything (engine.runner checks the same codes).
+BLOCKING_FILE_CODES = ("file-name", "file-encoding", "file-unreadable", "rollback-not-commented")
+
+
+def file_problems(files: list[MigrationFile], settings: Settings) -> tuple[Finding, ...]:
+    """Error-level format problems of the folder's files, as configured: why `migrate` would run nothing."""
+    from engine.lint import rule_levels
+    levels = rule_levels(settings)
+    return tuple(f for m in files for f in m.findings
+                 if f.code in BLOCKING_FILE_CODES and levels.get(f.code, f.severity) is Severity.ERROR)

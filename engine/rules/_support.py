@@ -245,13 +245,21 @@ def in_transaction_failures(statement: LocatedStatement, ctx: Context, *, concur
                      "migration of its own", start=statement.start, end=statement.end, fix=fix_no_transaction())
 
 
+_MAYBE_NO_TRANSACTION = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "VacuumStmt",
+                                   "AlterSystemStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt",
+                                   "DropTableSpaceStmt", "AlterEnumStmt"})
+
+
 def needs_no_transaction(statement: LocatedStatement, target_version: int) -> tuple[str, bool] | None:
     """Why PostgreSQL refuses to run this statement in a transaction block, and whether it is CONCURRENTLY.
 
     See https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY and the
     "cannot be executed inside a transaction block" notes of each command's page.
     """
-    kind, node = statement.kind, statement.node
+    kind = statement.kind
+    if kind not in _MAYBE_NO_TRANSACTION:
+        return None  # without looking at the parse tree: most statements run anywhere
+    node = statement.node
     if kind == "IndexStmt" and node.get("concurrent"):
         return "CREATE INDEX CONCURRENTLY", True
     if kind == "DropStmt" and node.get("concurrent"):

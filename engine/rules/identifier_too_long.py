@@ -23,7 +23,7 @@ from engine.rules import FILE, rule
 from engine.rules._support import Context, Report
 
 # A name of more than 63 bytes has at least 16 characters (four bytes each at most): cheap pre-filter.
-_CANDIDATE_RE = re.compile(r'"(?:[^"]|"")+"|[^\W\d][\w$]{15,}')
+_CANDIDATE_RE = re.compile(r'"(?:[^"]|"")+"|(?<![\w$])[^\W\d][\w$]{15,}')  # words tried at their start only
 _NAME_KEYS = frozenset({"relname", "idxname", "colname", "conname", "newname", "trigname", "schemaname",
                         "subname", "indexname", "sval", "name", "defname", "dbname", "extname", "policy_name"})
 
@@ -52,6 +52,7 @@ def check(ctx: Context):
     sql = ctx.script.sql
     statements = ctx.statements
     starts = [s.start for s in statements]
+    names_of: dict[int, set[str]] = {}
     for match in _CANDIDATE_RE.finditer(sql):
         word = match.group()
         name = word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
@@ -62,7 +63,9 @@ def check(ctx: Context):
         if position < 0 or match.start() >= statements[position].end:
             continue  # in a comment between statements
         cut = name.encode("utf-8")[:63].decode("utf-8", errors="ignore")
-        names = _names(statements[position].node)
+        if position not in names_of:  # one walk per statement, however many long words it holds
+            names_of[position] = _names(statements[position].node)
+        names = names_of[position]
         if name in names or cut in names:
             yield Report(f"'{name}' is {size} bytes: PostgreSQL silently shortens it to '{cut}'",
                          "choose a name of at most 63 bytes", start=match.start(), end=match.end())

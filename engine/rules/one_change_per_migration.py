@@ -49,6 +49,8 @@ def _partition_parents(ctx: Context) -> dict[str, str]:
     """Partition -> partitioned table, for partitions this migration creates or attaches: one change."""
     parents: dict[str, str] = {}
     for statement in ctx.statements:
+        if statement.kind not in ("CreateStmt", "AlterTableStmt"):
+            continue  # no parse tree needed for the others
         node = statement.node
         if statement.kind == "CreateStmt" and node.get("partbound") and node.get("inhRelations"):
             parent = node["inhRelations"][0].get("RangeVar", {}).get("relname")

@@ -50,7 +50,7 @@ def lenses_for(path: Path, text: str, view: DatabaseView | None, status: "Databa
     if row.state == RUNNING:
         return [info("running (or interrupted)"), status_lens]
     when = f"{row.applied_at:%Y-%m-%d %H:%M}"
-    if row.state == APPLIED and row.checksum != migration.checksum:
+    if row.state == APPLIED and not migration.matches(row.checksum):
         return [info(f"changed since applied on {when}"), status_lens]
     lenses = [info(f"applied {when}")]
     if version == view.newest_applied:

@@ -27,8 +27,11 @@ AWKWARD = [
     "",
     "-- pgshift: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
     "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n",
+    "CREATE TABLE t (id int);\n-- a NUL \x00 in a comment\nSELECT 1;\n",
+    "SELECT 1;\u00a0\n",
+    "SELECT\x011;\n",
 ]
-ROLLBACKS = [None, "DROP TABLE t;", "DROP TABLE t", "DROP TABLEE t;", "\\i other.sql", "VACUUM t;"]
+ROLLBACKS = [None, "DROP TABLE t;", "DROP TABLE t", "DROP TABLEE t;", "\\i other.sql", "VACUUM t;", "DROP TABLE t;\x00"]
 CONFIGS = [None, settings(rules={"missing-rollback": "error"}), settings(rules={"syntax-error": "warning"}),
            settings(rules={"require-concurrent-index-creation": "error"}), settings(target_version=11)]
 

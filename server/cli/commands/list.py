@@ -27,7 +27,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     describe_database(ctx)
     report = list_migrations(ctx.settings)
     ctx.emit_json({"ok": True, "database": report.database,
-                   "migrations": [m.to_dict(ctx.root) for m in report.migrations]})
+                   "migrations": [m.to_dict(ctx.root) for m in report.migrations],
+                   "problems": [f.to_dict(ctx.root) for f in report.problems]})
     if not report.migrations:
         ctx.say(f"No migrations in {ctx.settings.migrations_dir}. Create one with: pgshift new \"description\"")
     for m in report.migrations:
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if counts[State.FAILED]:
         ctx.note("pgshift: a migration that ran without a transaction failed part-way: fix it so it can be re-run "
                  "and `pgshift migrate` retries it, or undo what it did and `pgshift repair` it")
-    if args.exit_code and (counts[State.PENDING] or troubled):
+    ctx.show_findings(list(report.problems))
+    if report.problems:
+        ctx.note("pgshift: `pgshift migrate` runs nothing while these file problems remain (`pgshift check` "
+                 "lists every finding)")
+    if args.exit_code and (counts[State.PENDING] or troubled or report.problems):
         return 1
     return 0
