@@ -13,6 +13,9 @@ from engine.errors import ConfigError
 
 LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
+# risky: another database than the embedded development one, or a pending data-loss finding; data-loss: only
+# the latter; always: every real migrate; never: no question (the Cursor hook or nothing is the gate).
+MCP_CONFIRM_MIGRATE = ("risky", "data-loss", "always", "never")
 _DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|min|h)?\s*$")
 
 
@@ -33,6 +36,10 @@ class Settings:
     rules: Mapping[str, str] = field(default_factory=dict)
     allow_rollback: bool = True
     embedded_dir: Path | None = None
+    # When a real `migrate` through MCP asks the person first (see MCP_CONFIRM_MIGRATE), and whether a client
+    # without elicitation may use confirmation tokens (proof the plan was shown, not that a person agreed).
+    mcp_confirm_migrate: str = "risky"
+    mcp_confirmation_tokens: bool = False
 
     @property
     def tracking_schema(self) -> str:
@@ -104,7 +111,8 @@ def load_settings(
     table, source_file = read_project_table(root)
     where = str(source_file) if source_file else "configuration"
     known = {"migrations_dir", "database_url", "tracking_table", "lock_timeout", "lock_retries", "snapshot_path",
-             "backup_dir", "target_version", "rules", "allow_rollback"}
+             "backup_dir", "target_version", "rules", "allow_rollback", "mcp_confirm_migrate",
+             "mcp_confirmation_tokens"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}",
@@ -133,6 +141,13 @@ def load_settings(
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     tracking_table = str(table.get("tracking_table", DEFAULT_TRACKING_TABLE))
+    confirm_migrate = table.get("mcp_confirm_migrate", "risky")
+    if confirm_migrate not in MCP_CONFIRM_MIGRATE:
+        raise ConfigError(f"{where}: mcp_confirm_migrate {confirm_migrate!r} is not one of "
+                          f"{', '.join(MCP_CONFIRM_MIGRATE)}")
+    tokens = table.get("mcp_confirmation_tokens", False)
+    if not isinstance(tokens, bool):
+        raise ConfigError(f"{where}: mcp_confirmation_tokens must be true or false, not {tokens!r}")
     split_table_name(tracking_table)
 
     return Settings(
@@ -148,6 +163,8 @@ def load_settings(
         target_version=target_version,
         rules={str(k): str(v) for k, v in rules.items()},
         allow_rollback=bool(table.get("allow_rollback", True)),
+        mcp_confirm_migrate=confirm_migrate,
+        mcp_confirmation_tokens=tokens,
         embedded_dir=root / ".pgshift",
     )
 

@@ -9,15 +9,16 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
+from engine.config import Settings
 from server.mcp import texts
 
 
-def register_prompts(server: MCPServer) -> None:
+def register_prompts(server: MCPServer, settings: Settings) -> None:
     @server.prompt(name="schema_change", title="Make a schema change",
                    description="Walk through one schema change: new_migration, check_migration, verify_migration, "
                                "migrate (dry run, then for real), snapshot.")
     def schema_change(change: str) -> str:
-        return texts.schema_change_prompt(change)
+        return texts.schema_change_prompt(change, backup_first=not settings.uses_embedded_database)
 
 
 async def check_prompt_arguments(server: MCPServer, ctx: ServerRequestContext[Any, Any],

@@ -49,7 +49,7 @@ def run_inspector(inspector: Path, project, home: Path, *args: str) -> tuple[int
 
 def test_the_inspector_reads_pgshift_errors_and_results(inspector, project, tmp_path):
     code, listed, _ = run_inspector(inspector, project, tmp_path, "--method", "tools/list")
-    assert code == 0 and {"check_migration", "migrate"} <= {t["name"] for t in listed["tools"]}
+    assert code == 0 and {"check_migration", "migrate", "backup"} <= {t["name"] for t in listed["tools"]}
 
     code, result, output = run_inspector(inspector, project, tmp_path, "--method", "tools/call",
                                          "--tool-name", "check_migration", "--tool-arg", "path=nope.sql")

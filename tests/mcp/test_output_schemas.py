@@ -31,6 +31,7 @@ async def test_every_tools_success_and_error_results_follow_its_schema(project, 
             "verify_migration": {"version": "2025-01-01_0900_create_shop"},
             "migrate": {"dry_run": True},
             "snapshot": {},
+            "backup": {},
         }
         errors = {
             "check_migration": {"path": "../pyproject.toml"},
@@ -55,7 +56,7 @@ async def test_every_tools_success_and_error_results_follow_its_schema(project, 
     # A database that does not answer is an error result too, and still follows the schema.
     async with serve(project, mode, database_url=UNREACHABLE) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        for name in ("list_migrations", "snapshot"):
+        for name in ("list_migrations", "snapshot", "backup"):
             result = await client.call_tool(name, {})
             assert conforms(tools[name], result)["code"] == "database-unavailable"
             assert failed(result)["message"]
