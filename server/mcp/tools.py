@@ -228,20 +228,21 @@ def register_migrate(server: MCPServer, settings: Settings) -> None:
     root = settings.project_root
     tokens = confirmation.ConfirmationTokens(confirmation.ttl_from_environment(), tool="migrate")
 
-    def planned(dry_run: bool = False, to: str | None = None) -> migrate_gate.MigratePlan | None:
-        # Only a real run is gated. A plan that cannot be made (database down, bad files) is left to the
-        # engine, which refuses the same way before it runs anything.
+    def planned(dry_run: bool = False, to: str | None = None) -> migrate_gate.MigratePlan | PgshiftError | None:
+        # Only a real run is gated. A plan that cannot be made is an error the body raises: the gate fails
+        # closed, never letting a real run through because the question could not be prepared.
         if dry_run:
             return None
         try:
             plan = migrate_gate.plan_migrate(settings, to)
-        except PgshiftError:
-            return None
+        except PgshiftError as error:
+            return error
         return plan if plan.needs_confirmation(settings.mcp_confirm_migrate) else None
 
-    def asked(ctx: Context, plan: Annotated[migrate_gate.MigratePlan | None, Resolve(planned)]
+    def asked(ctx: Context, plan: Annotated[migrate_gate.MigratePlan | PgshiftError | None, Resolve(planned)]
               ) -> Elicit[migrate_gate.ConfirmMigrate] | None:
-        if plan is None or not confirmation.client_can_elicit(ctx.client_capabilities):
+        gated = isinstance(plan, migrate_gate.MigratePlan)
+        if not gated or not confirmation.client_can_elicit(ctx.client_capabilities):
             return None
         return Elicit(plan.describe(root), migrate_gate.ConfirmMigrate)
 
@@ -250,7 +251,7 @@ def register_migrate(server: MCPServer, settings: Settings) -> None:
                  annotations=_hints(destructive=True, idempotent=True))
     @tool_errors(root, results.MigrateResult)
     async def migrate(
-        plan: Annotated[migrate_gate.MigratePlan | None, Resolve(planned)],
+        plan: Annotated[migrate_gate.MigratePlan | PgshiftError | None, Resolve(planned)],
         answer: Annotated[ElicitationResult[migrate_gate.ConfirmMigrate], Resolve(asked)],
         ctx: Context,
         dry_run: Annotated[bool, Field(description="try everything in a transaction that is rolled back; do "
@@ -260,6 +261,8 @@ def register_migrate(server: MCPServer, settings: Settings) -> None:
             description="only where the project enables confirmation tokens: from a previous call's result, "
                         "after the user explicitly said yes")] = None,
     ) -> results.MigrateResult:
+        if isinstance(plan, PgshiftError):
+            raise plan
         if plan is not None:
             decision = confirmation.decision_of(answer)
             if decision == "not-asked":

@@ -64,7 +64,8 @@ async def test_elicitation_declined_cancelled_or_unticked_changes_nothing(projec
     assert table_exists(database_url, "shop")
 
 
-async def test_with_tokens_enabled_a_client_without_elicitation_needs_a_token_bound_to_the_plan(project, mode, database_url):
+async def test_with_tokens_enabled_a_client_without_elicitation_needs_a_plan_bound_token(project, mode,
+                                                                                          database_url):
     enable_tokens(project)
     shop = write_migration(project, "2025-01-01_0900_create_shop.sql", SHOP)
     async with serve(project, mode) as client:
