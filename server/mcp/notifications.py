@@ -86,16 +86,22 @@ class ResourceNotifier:
             task_status.started()
             return
         started = False
-        async for batch in watchfiles.awatch(*sorted(folders), watch_filter=self._relevant, recursive=False,
-                                             debounce=300, rust_timeout=500, yield_on_timeout=True):
+        try:
+            async for batch in watchfiles.awatch(*sorted(folders), watch_filter=self._relevant, recursive=False,
+                                                 debounce=300, rust_timeout=500, yield_on_timeout=True):
+                if not started:
+                    started = True
+                    task_status.started()
+                if batch:
+                    try:
+                        await self.publish(batch)
+                    except Exception:  # noqa: BLE001 — notifications are a courtesy; the server keeps serving
+                        log.exception("pgshift MCP could not send a change notification")
+        except Exception as error:  # noqa: BLE001 — e.g. the OS's inotify limit: serve without notifications
+            log.warning("pgshift MCP cannot watch %s for changes (%s); no change notifications",
+                        ", ".join(map(str, sorted(folders))), error)
             if not started:
-                started = True
                 task_status.started()
-            if batch:
-                try:
-                    await self.publish(batch)
-                except Exception:  # noqa: BLE001 — notifications are a courtesy; the server keeps serving
-                    log.exception("pgshift MCP could not send a change notification")
 
     @contextlib.asynccontextmanager
     async def running(self, _server: Any) -> AsyncIterator[dict[str, Any]]:
