@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mcp.conftest import PGSHIFT
+from tests.conftest import write_migration
+from tests.mcp.conftest import PGSHIFT, apply_pending
 
 INSPECTOR_VERSION = "2.12.0"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / f"mcp-inspector-{INSPECTOR_VERSION}"
@@ -60,3 +61,16 @@ def test_the_inspector_reads_pgshift_errors_and_results(inspector, project, tmp_
     code, result, output = run_inspector(inspector, project, tmp_path, "--method", "tools/call",
                                          "--tool-name", "check_migration", "--tool-arg", "sql=SELECT 1;")
     assert code == 0 and result["isError"] is False and result["structuredContent"]["ok"] is True
+
+
+def test_the_inspector_shows_why_a_rollback_did_not_run(inspector, project, tmp_path):
+    # The Inspector CLI does not elicit: pgshift refuses readably and names the command for the person.
+    write_migration(project, "2025-01-01_0900_create_shop.sql",
+                    "CREATE TABLE shop (id int);\n\n-- ROLLBACK:\n-- DROP TABLE shop;\n")
+    apply_pending(project)
+    code, result, output = run_inspector(inspector, project, tmp_path, "--method", "tools/call",
+                                         "--tool-name", "rollback")
+    assert "must have required property" not in output
+    assert result["isError"] is True and result["structuredContent"]["code"] == "confirmation-required"
+    assert "rollback not run: it needs a person's yes" in result["content"][0]["text"]
+    assert f"pgshift -C {project.project_root} rollback --steps 1" in result["content"][0]["text"]
