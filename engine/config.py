@@ -15,7 +15,9 @@ from engine.errors import ConfigError
 
 LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
-
+# risky: another database than the embedded development one, or a pending data-loss finding; data-loss: only
+# the latter; always: every real migrate; never: no question (the Cursor hook or nothing is the gate).
+MCP_CONFIRM_MIGRATE = ("risky", "data-loss", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class Settings:
     rules: Mapping[str, str] = field(default_factory=dict)
     allow_rollback: bool = True
     embedded_dir: Path | None = None
+    # When a real `migrate` through MCP asks the person first (see MCP_CONFIRM_MIGRATE), and whether a client
+    # without elicitation may use confirmation tokens (proof the plan was shown, not that a person agreed).
+    mcp_confirm_migrate: str = "risky"
+    mcp_confirmation_tokens: bool = False
 
     @property
     def tracking_schema(self) -> str:
@@ -108,6 +114,8 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
     "allow_rollback": ((bool,), "true or false (without quotes)"),
     "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
+    "mcp_confirm_migrate": ((str,), "one of \"risky\", \"data-loss\", \"always\" or \"never\""),
+    "mcp_confirmation_tokens": ((bool,), "true or false (without quotes)"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -225,6 +233,10 @@ def load_settings(
         raise ConfigError(f"{where}: lock_retries must be 0 or more, not {lock_retries}",
                           help="lock_retries = 3 retries a migration three times after a lock timeout")
     tracking_table = table.get("tracking_table", DEFAULT_TRACKING_TABLE)
+    confirm_migrate = table.get("mcp_confirm_migrate", "risky")
+    if confirm_migrate not in MCP_CONFIRM_MIGRATE:
+        raise ConfigError(f"{where}: mcp_confirm_migrate {confirm_migrate!r} is not one of "
+                          f"{', '.join(MCP_CONFIRM_MIGRATE)}", help=f"fix mcp_confirm_migrate in {where}")
     split_table_name(tracking_table)
 
     return Settings(
@@ -241,6 +253,8 @@ def load_settings(
         target_version=target_version,
         rules=dict(rules),
         allow_rollback=table.get("allow_rollback", True),
+        mcp_confirm_migrate=confirm_migrate,
+        mcp_confirmation_tokens=table.get("mcp_confirmation_tokens", False),
         embedded_dir=root / ".pgshift",
     )
 

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -340,9 +341,20 @@ def suggest_name(name: str, now: datetime | None = None) -> str | None:
     return f"{stamp}_{words}.sql"
 
 
+# Letters NFKD does not take apart into a base letter and marks (issue 11: `café über` → `cafe_uber`).
+_TRANSLITERATIONS = str.maketrans({"ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o",
+                                   "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th",
+                                   "ð": "d", "Ð": "d", "ı": "i"})
+
+
 def slugify(description: str) -> str:
-    """Lower-case words joined by `_`: the description part of a migration name."""
-    words = re.findall(r"[a-z0-9]+", description.lower())
+    """Lower-case ASCII words joined by `_`: the description part of a migration name.
+
+    Accented letters keep their base letter (NFKD, combining marks dropped) instead of vanishing mid-word.
+    """
+    decomposed = unicodedata.normalize("NFKD", description.translate(_TRANSLITERATIONS).lower())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = re.findall(r"[a-z0-9]+", plain)
     return "_".join(words)
 
 

@@ -70,6 +70,7 @@ def new_migration(settings: Settings, description: str, *, sql: str | None = Non
         raise UsageError(f"description {description!r} has no letters or digits to name the file after",
                          help='e.g. pgshift new "add instagram url"')
     slug = slug[:80].rstrip("_")
+    _refuse_own_marker(sql)
     folder = settings.migrations_dir
     stamp = next_timestamp(folder, now or datetime.now())
     path = folder / f"{stamp:%Y-%m-%d_%H%M}_{slug}.sql"
@@ -81,6 +82,16 @@ def new_migration(settings: Settings, description: str, *, sql: str | None = Non
         with path.open("x", encoding="utf-8") as handle:  # never overwrite
             handle.write(text)
     return NewMigration(path, text)
+
+
+def _refuse_own_marker(sql: str | None) -> None:
+    """The file gets one ROLLBACK marker, the one pgshift writes; a second one would split the file wrongly."""
+    for number, line in enumerate((sql or "").split("\n"), start=1):
+        if migration_files.MARKER_RE.match(line.rstrip("\r")):
+            raise UsageError(f"the forward SQL has its own '-- ROLLBACK:' line (line {number} of `sql`), so the "
+                             "file would have two ROLLBACK markers; nothing was written",
+                             help="give only the forward SQL in `sql`, and the SQL that undoes it, not commented "
+                                  "out, in `rollback_sql`")
 
 
 def _inferred(sql: str) -> str | None:

@@ -15,7 +15,7 @@ SOURCE = REPO / "editor-rules"
 PACKAGED = REPO / "engine" / "templates"
 RULES = sorted((SOURCE / "cursor" / "rules").glob("*.mdc")) + sorted((PACKAGED / "cursor" / "rules").glob("*.mdc"))
 MCP_TOOLS = {"list_migrations", "new_migration", "check_migration", "table_history", "verify_migration", "migrate",
-             "rollback", "snapshot"}
+             "rollback", "snapshot", "backup"}
 
 
 def front_matter(path: Path) -> tuple[dict[str, str], str]:

@@ -33,9 +33,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-# Tools that only read, or only write files the person reviews in git (a new migration file, DATABASE.md).
+# Tools that only read, or only write files the person reviews (a new migration file, DATABASE.md, a backup).
 ALLOWED_TOOLS = frozenset({"list_migrations", "check_migration", "table_history", "verify_migration",
-                           "new_migration", "snapshot"})
+                           "new_migration", "snapshot", "backup"})
 ASK_TOOLS = frozenset({"rollback", "migrate"})
 KNOWN_TOOLS = ALLOWED_TOOLS | ASK_TOOLS
 

@@ -1,10 +1,13 @@
-"""Human confirmation for rollback: ask through elicitation where the client can, else a plan-bound token.
+"""Human confirmation for rollback and gated migrate: ask through elicitation, else refuse (or, opt-in, a token).
 
-The assistant must not be able to confirm a rollback by itself. A client that declares elicitation shows the
-plan to the user and returns their answer; only an accepted form with an explicit yes proceeds. For clients
-without elicitation, a first call returns the plan and a short-lived, single-use token bound to that exact plan
-(`RollbackPlan.fingerprint()`); the assistant is told to show the plan and to call again with the token only
-after the user said yes. Unknown, reused, expired and other-plan tokens are refused.
+The assistant must not be able to confirm by itself. A client that declares elicitation shows the plan to the
+user and returns their answer; only an accepted form with an explicit yes proceeds. A client without
+elicitation gets a refusal that names the terminal command for the person to run (`cannot_ask`).
+
+Only where the project sets `mcp_confirmation_tokens = true`, a first call instead returns the plan and a
+short-lived, single-use token bound to that exact plan (its `fingerprint()`). That proves the plan was shown
+to the assistant, not that a person agreed: the assistant could call again with the token on its own.
+Unknown, reused, expired and other-plan tokens are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +35,10 @@ class ConfirmRollback(BaseModel):
 
     confirm: bool = Field(title="Roll back now?",
                           description="Tick to run exactly the rollback SQL shown above on this database")
+
+
+class Plan(Protocol):
+    def fingerprint(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -62,14 +69,16 @@ class _Issued:
 class ConfirmationTokens:
     """Tokens issued by this server process; each is bound to one plan fingerprint and redeemable once."""
 
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic,
+                 tool: str = "rollback") -> None:
         self.ttl_seconds = ttl_seconds
+        self.tool = tool
         self.clock = clock
         self._issued: dict[str, _Issued] = {}
         self._spent: set[str] = set()
         self._lock = threading.Lock()
 
-    def issue(self, plan: RollbackPlan) -> str:
+    def issue(self, plan: Plan) -> str:
         token = secrets.token_urlsafe(18)
         with self._lock:
             now = self.clock()
@@ -78,30 +87,31 @@ class ConfirmationTokens:
             self._issued[token] = _Issued(plan.fingerprint(), now + self.ttl_seconds)
         return token
 
-    def redeem(self, token: str, plan: RollbackPlan) -> None:
+    def redeem(self, token: str, plan: Plan) -> None:
         """Spend the token for `plan`, or raise. A token is spent by any attempt, successful or not."""
         with self._lock:
             issued = self._issued.pop(token, None)
             reused = token in self._spent
             self._spent.add(token)
+        tool = self.tool
         if issued is None:
             if reused:
                 raise ConfirmationRequiredError(
-                    "this confirmation token was already used; a token confirms one rollback once",
-                    help="call rollback without a token to get the current plan, show it to the user, and use the "
+                    f"this confirmation token was already used; a token confirms one {tool} once",
+                    help=f"call {tool} without a token to get the current plan, show it to the user, and use the "
                          "new token only after they explicitly say yes")
             raise ConfirmationRequiredError(
                 "unknown confirmation token: it was not issued by this server (or the server restarted)",
-                help="call rollback without a token to get the plan and a token; never invent a token")
+                help=f"call {tool} without a token to get the plan and a token; never invent a token")
         if self.clock() >= issued.expires_at:
             raise ConfirmationRequiredError(
                 f"the confirmation token expired (tokens are valid for {int(self.ttl_seconds)} s)",
-                help="call rollback without a token to get a fresh plan and token, and ask the user again")
+                help=f"call {tool} without a token to get a fresh plan and token, and ask the user again")
         if issued.fingerprint != plan.fingerprint():
             raise ConfirmationRequiredError(
-                "the rollback plan changed since the user confirmed it (other migrations, other SQL or another "
+                f"the {tool} plan changed since the user confirmed it (other migrations, other SQL or another "
                 "database), so the confirmation does not cover it",
-                help="call rollback without a token to get the new plan, show it to the user, and ask again")
+                help=f"call {tool} without a token to get the new plan, show it to the user, and ask again")
 
 
 def client_can_elicit(capabilities: Any) -> bool:
@@ -120,21 +130,29 @@ def decision_of(answer: Any) -> Decision:
     data = getattr(answer, "data", None)
     if data is None:
         return "not-asked"
-    return "yes" if isinstance(data, ConfirmRollback) and data.confirm is True else "no"
+    return "yes" if getattr(data, "confirm", None) is True else "no"
 
 
-def refuse(decision: Decision) -> ConfirmationRequiredError:
+def refuse(decision: Decision, tool: str = "rollback") -> ConfirmationRequiredError:
     reason = {"declined": "the user declined", "cancelled": "the user cancelled the question",
               "no": "the user did not tick the confirmation"}.get(decision, "not confirmed")
-    return ConfirmationRequiredError(f"rollback not run: {reason}; nothing was changed",
-                                     help="do not retry unless the user asks for the rollback again")
+    return ConfirmationRequiredError(f"{tool} not run: {reason}; nothing was changed",
+                                     help=f"do not retry unless the user asks for the {tool} again")
 
 
-def require_same_plan(confirmed: RollbackPlan, current: RollbackPlan) -> None:
+def cannot_ask(tool: str, plan_text: str, command: str) -> ConfirmationRequiredError:
+    """No elicitation and no opt-in tokens: the person runs it themselves, after reading what it does."""
+    return ConfirmationRequiredError(
+        f"{tool} not run: it needs a person's yes, and this MCP client cannot ask one (it does not support "
+        f"elicitation); nothing was changed.\n{plan_text}",
+        help=f"show the user the plan above and ask them to run it in a terminal themselves: {command}")
+
+
+def require_same_plan(confirmed: Plan, current: Plan, tool: str = "rollback") -> None:
     if confirmed.fingerprint() != current.fingerprint():
         raise ConfirmationRequiredError(
-            "the rollback plan changed while the user was being asked, so their answer does not cover it",
-            help="call rollback again to ask the user about the new plan")
+            f"the {tool} plan changed while the user was being asked, so their answer does not cover it",
+            help=f"call {tool} again to ask the user about the new plan")
 
 
 def describe_plan(plan: RollbackPlan, root: Path) -> str:

@@ -7,6 +7,7 @@ from importlib import resources as package_files
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import Resource
 
 from engine.config import Settings
 from engine.redaction import redact
@@ -51,6 +52,18 @@ def migration_text(settings: Settings, version: str) -> str:
             if path.suffix.lower() == ".sql" and path.stem == version and path.is_file():
                 return path.read_text(encoding="utf-8")
     raise ResourceNotFoundError(f"no migration {version!r} in the migrations folder")
+
+
+def migration_resources(settings: Settings) -> list[Resource]:
+    """One resource per migration file, in version order, read through the migration://VERSION template."""
+    folder = settings.migrations_dir
+    if not folder.is_dir():
+        return []
+    shown = folder.name
+    return [Resource(uri=f"migration://{path.stem}", name=path.name, title=f"Migration {path.stem}",
+                     mime_type="application/sql", description=f"the migration file {shown}/{path.name}")
+            for path in sorted(folder.iterdir(), key=lambda p: p.name)
+            if path.suffix.lower() == ".sql" and path.is_file() and not path.name.startswith(".")]
 
 
 def rule_text(settings: Settings, rule: str) -> str:

@@ -123,12 +123,25 @@ class AppliedResult(BaseModel):
     milliseconds: int
 
 
+class PlannedMigrationResult(BaseModel):
+    version: str
+    path: str
+    sql: str = Field(description="the forward SQL that will run")
+    data_loss: list[str] = Field(default_factory=list, description="data-loss findings, 'line N: message'")
+
+
 class MigrateResult(BaseModel):
+    status: Literal["applied", "dry_run", "confirmation_required"] = "applied"
     database: str
     dry_run: bool
     applied: list[AppliedResult] = Field(description="applied (or, in a dry run, tried and rolled back), in order")
     skipped: list[str]
     notes: list[str]
+    planned: list[PlannedMigrationResult] = Field(
+        default_factory=list, description="with status confirmation_required: what would run, in order")
+    confirmation_token: str | None = Field(
+        None, description="only where the project enables tokens: pass back ONLY after the user explicitly said yes")
+    expires_in_seconds: int | None = None
     summary: str
 
 
@@ -173,6 +186,15 @@ class SnapshotResult(BaseModel):
     path: str
     changed: bool = Field(description="true when DATABASE.md was rewritten with a different schema")
     text: str
+    summary: str
+
+
+class BackupResult(BaseModel):
+    path: str = Field(description="the plain-SQL dump, relative to the project root when inside it")
+    bytes: int
+    seconds: float
+    database: str
+    pg_dump: str = Field(description="the pg_dump binary used and its version")
     summary: str
 
 

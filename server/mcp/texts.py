@@ -12,8 +12,9 @@ CONVENTIONS_SHORT = (
 
 INSTRUCTIONS = (
     "pgshift manages this project's PostgreSQL schema as migration files. " + CONVENTIONS_SHORT +
-    " Never change the database any other way, and never run SQL yourself. Rollback always needs the user's "
-    "explicit confirmation, which you cannot give. Read the resource pgshift://schema for the current schema and "
+    " Never change the database any other way, and never run SQL yourself. Rollback (and migrate to a database "
+    "other than the embedded development one, or with data loss) needs the user's explicit confirmation, which "
+    "you cannot give. Read the resource pgshift://schema for the current schema and "
     "pgshift://conventions for the full rules."
 )
 
@@ -63,16 +64,42 @@ VERIFY = (
 
 ROLLBACK = (
     "Undo the newest applied migration (or `steps` of them, or every migration after `to`) by running each one's "
-    "ROLLBACK SQL. This REQUIRES THE USER'S EXPLICIT CONFIRMATION, which you must never give yourself. If the "
-    "client supports it, the user is asked directly with the exact SQL shown. Otherwise the first call (without "
-    "confirmation_token) changes nothing and returns the plan and a confirmation_token valid for a few minutes: "
-    "show the user the migrations and the exact SQL, ask them, and only after they explicitly say yes call rollback "
-    "again with the same steps/to and that confirmation_token. A token works once, only for that exact plan."
+    "ROLLBACK SQL. This REQUIRES the user's explicit confirmation, which you must never give yourself. The user is "
+    "asked directly, with the exact SQL shown, through MCP elicitation. A client without elicitation gets an error "
+    "that changes nothing and names the terminal command for the user to run themselves."
 )
+
+TOKENS = (
+    " This project enables confirmation tokens: without elicitation the first call (without confirmation_token) "
+    "changes nothing and returns the plan and a confirmation_token valid for a few minutes; show the user the "
+    "migrations and the exact SQL, ask them, and only after they explicitly say yes call again with the same "
+    "arguments and that confirmation_token. A token works once, only for that exact plan."
+)
+
+MIGRATE_GATE = (
+    " A real run (dry_run=false) asks the user first, showing the SQL, when it would change a database other than "
+    "the embedded development one or apply a migration that deletes data (project setting mcp_confirm_migrate); "
+    "a client without elicitation then gets an error naming the terminal command for the user to run."
+)
+
+
+def rollback_description(tokens: bool) -> str:
+    return ROLLBACK + (TOKENS if tokens else "")
+
+
+def migrate_description(mode: str, tokens: bool) -> str:
+    return MIGRATE + ("" if mode == "never" else MIGRATE_GATE + (TOKENS if tokens else ""))
+
 
 SNAPSHOT = (
     "Write the database's current schema to DATABASE.md (tables, columns, keys, indexes, views, types, functions, "
     "an ER diagram) and return its text. Run it after migrate or rollback and commit DATABASE.md with the migration."
+)
+
+BACKUP = (
+    "Dump the project's database with pg_dump into a timestamped plain-SQL file in the backup folder "
+    "(backup_dir, default backups/) and return its path and size. Does not change the database. Call it before "
+    "migrate or rollback on any database other than the embedded development one."
 )
 
 BUILTIN_CONVENTIONS = """\
@@ -100,7 +127,10 @@ BUILTIN_CONVENTIONS = """\
 """
 
 
-def schema_change_prompt(change: str) -> str:
+def schema_change_prompt(change: str, backup_first: bool = False) -> str:
+    """The workflow; `backup_first` (a database other than the embedded development one) adds a backup step."""
+    backup = ("   Before that real run, call backup (this is not the development database) and tell the user the "
+              "backup file.\n" if backup_first else "")
     return f"""\
 Make this database schema change with pgshift: {change}
 
@@ -113,7 +143,7 @@ Work through these steps in order, and stop to report to the user whenever one f
    consider the warnings.
 4. Call verify_migration with the new version, to prove the ROLLBACK really undoes the change.
 5. Call migrate with dry_run=true and read the result. Then call migrate with dry_run=false to apply it.
-6. Call snapshot to refresh DATABASE.md, and tell the user which files to review and commit (the migration and
+{backup}6. Call snapshot to refresh DATABASE.md, and tell the user which files to review and commit (the migration and
    DATABASE.md).
 
 Never run SQL against the database yourself, and never edit a migration that is already applied.

@@ -5,6 +5,7 @@ closures (the rollback resolvers), so they must be evaluated where they are writ
 """
 
 import dataclasses
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
@@ -21,7 +22,7 @@ from engine.config import Settings
 from engine.redaction import redact
 from engine.errors import PgshiftError, UsageError
 from engine.findings import Finding, Severity
-from server.mcp import confirmation, results, texts
+from server.mcp import confirmation, migrate_gate, results, texts
 from server.mcp.errors import tool_errors
 from server.mcp.redaction import redactor_of
 from server.mcp.workspace import clean_description, migration_path, relative, sql_argument
@@ -163,25 +164,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
                                           findings=results.findings_of(findings, root), rollback_inferred=inferred,
                                           summary=summary)
 
-    @server.tool(name="migrate", title="Apply pending migrations", description=texts.MIGRATE,
-                 annotations=_hints(destructive=True, idempotent=True))
-    @tool_errors(root, results.MigrateResult)
-    async def migrate(
-        ctx: Context,
-        dry_run: Annotated[bool, Field(description="try everything in a transaction that is rolled back; do "
-                                                   "this first")] = False,
-        to: Annotated[str | None, Field(description="stop after this version (file name without .sql)")] = None,
-    ) -> results.MigrateResult:
-        report = progress_reporter(ctx, "trying" if dry_run else "applying")
-        done = await in_thread(lambda: runner.migrate(settings, dry_run=dry_run, to=to, on_event=report))
-        data = done.to_dict(root)
-        n = len(done.applied)
-        summary = ("Nothing to migrate: the database is up to date." if not done.applied and not done.skipped else
-                   f"Dry run: {n} migration(s) would apply; nothing was changed." if dry_run else
-                   f"Applied {n} migration(s). Run snapshot to refresh DATABASE.md.")
-        return results.MigrateResult(database=redact(data["database"]), dry_run=dry_run,
-                                     applied=[results.AppliedResult(**a) for a in data["applied"]],
-                                     skipped=data["skipped"], notes=data["notes"], summary=summary)
+    register_migrate(server, settings)
 
     @server.tool(name="verify_migration", title="Verify a migration's rollback", description=texts.VERIFY,
                  annotations=_hints(destructive=False, idempotent=True))
@@ -218,8 +201,107 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
         return results.SnapshotResult(path=shown, changed=made.changed, text=made.text,
                                       summary=f"wrote {shown}" if made.changed else f"{shown} is up to date")
 
+    @server.tool(name="backup", title="Back up the database", description=texts.BACKUP,
+                 annotations=_hints(destructive=False, idempotent=False))
+    @tool_errors(root, results.BackupResult)
+    async def backup() -> results.BackupResult:
+        from engine.backup import backup as dump
+        made = await in_thread(lambda: dump(settings))
+        data = made.to_dict(root)
+        size = f"{made.bytes / 1_000_000:.1f} MB" if made.bytes >= 100_000 else f"{made.bytes:,} bytes"
+        return results.BackupResult(path=data["path"], bytes=made.bytes, seconds=data["seconds"],
+                                    database=redact(made.database), pg_dump=data["pg_dump"],
+                                    summary=f"wrote {data['path']} ({size}); restore it with psql -f if needed")
+
     if settings.allow_rollback:
         register_rollback(server, settings)
+
+
+def terminal_command(settings: Settings, arguments: str) -> str:
+    """The command a person runs instead, in this project (and against the server's database)."""
+    command = f"pgshift -C {shlex.quote(str(settings.project_root))} {arguments}"
+    if settings.database_source == "--database-url":
+        command += " (with the --database-url the MCP server was started with)"
+    return command
+
+
+def register_migrate(server: MCPServer, settings: Settings) -> None:
+    """The migrate tool; a real run that `mcp_confirm_migrate` gates asks the person (server.mcp.migrate_gate)."""
+    root = settings.project_root
+    tokens = confirmation.ConfirmationTokens(confirmation.ttl_from_environment(), tool="migrate")
+
+    def planned(dry_run: bool = False, to: str | None = None) -> migrate_gate.MigratePlan | PgshiftError | None:
+        # Only a real run is gated. A plan that cannot be made is an error the body raises: the gate fails
+        # closed, never letting a real run through because the question could not be prepared.
+        if dry_run:
+            return None
+        try:
+            plan = migrate_gate.plan_migrate(settings, to)
+        except PgshiftError as error:
+            return error
+        return plan if plan.needs_confirmation(settings.mcp_confirm_migrate) else None
+
+    def asked(ctx: Context, plan: Annotated[migrate_gate.MigratePlan | PgshiftError | None, Resolve(planned)]
+              ) -> Elicit[migrate_gate.ConfirmMigrate] | None:
+        gated = isinstance(plan, migrate_gate.MigratePlan)
+        if not gated or not confirmation.client_can_elicit(ctx.client_capabilities):
+            return None
+        return Elicit(plan.describe(root), migrate_gate.ConfirmMigrate)
+
+    @server.tool(name="migrate", title="Apply pending migrations",
+                 description=texts.migrate_description(settings.mcp_confirm_migrate, settings.mcp_confirmation_tokens),
+                 annotations=_hints(destructive=True, idempotent=True))
+    @tool_errors(root, results.MigrateResult)
+    async def migrate(
+        plan: Annotated[migrate_gate.MigratePlan | PgshiftError | None, Resolve(planned)],
+        answer: Annotated[ElicitationResult[migrate_gate.ConfirmMigrate], Resolve(asked)],
+        ctx: Context,
+        dry_run: Annotated[bool, Field(description="try everything in a transaction that is rolled back; do "
+                                                   "this first")] = False,
+        to: Annotated[str | None, Field(description="stop after this version (file name without .sql)")] = None,
+        confirmation_token: Annotated[str | None, Field(
+            description="only where the project enables confirmation tokens: from a previous call's result, "
+                        "after the user explicitly said yes")] = None,
+    ) -> results.MigrateResult:
+        if isinstance(plan, PgshiftError):
+            raise plan
+        if plan is not None:
+            decision = confirmation.decision_of(answer)
+            if decision == "not-asked":
+                if not settings.mcp_confirmation_tokens:
+                    raise confirmation.cannot_ask("migrate", plan.describe(root),
+                                                  terminal_command(settings, f"migrate --to {plan.last_version}"))
+                if confirmation_token is None:
+                    return results.MigrateResult(
+                        status="confirmation_required", database=redact(plan.database), dry_run=False,
+                        applied=[], skipped=[], notes=[], planned=planned_result(plan, root),
+                        confirmation_token=tokens.issue(plan), expires_in_seconds=int(tokens.ttl_seconds),
+                        summary="Nothing was applied yet. Show the user these migrations and their exact SQL, ask "
+                                "whether to apply them, and only if they explicitly say yes call migrate again "
+                                "with the same arguments and this confirmation_token.")
+                tokens.redeem(confirmation_token, plan)
+            elif decision != "yes":
+                raise confirmation.refuse(decision, "migrate")
+            else:  # the answer may have taken minutes: run only what the user saw
+                current = await in_thread(lambda: migrate_gate.plan_migrate(settings, to))
+                confirmation.require_same_plan(plan, current, "migrate")
+            to = plan.last_version  # a file saved meanwhile was not shown, so it does not run
+        report = progress_reporter(ctx, "trying" if dry_run else "applying")
+        done = await in_thread(lambda: runner.migrate(settings, dry_run=dry_run, to=to, on_event=report))
+        data = done.to_dict(root)
+        n = len(done.applied)
+        summary = ("Nothing to migrate: the database is up to date." if not done.applied and not done.skipped else
+                   f"Dry run: {n} migration(s) would apply; nothing was changed." if dry_run else
+                   f"Applied {n} migration(s). Run snapshot to refresh DATABASE.md.")
+        return results.MigrateResult(status="dry_run" if dry_run else "applied",
+                                     database=redact(data["database"]), dry_run=dry_run,
+                                     applied=[results.AppliedResult(**a) for a in data["applied"]],
+                                     skipped=data["skipped"], notes=data["notes"], summary=summary)
+
+
+def planned_result(plan: migrate_gate.MigratePlan, root: Path) -> list[results.PlannedMigrationResult]:
+    return [results.PlannedMigrationResult(version=step.version, path=relative(step.path, root), sql=step.sql,
+                                           data_loss=list(step.data_loss)) for step in plan.steps]
 
 
 def register_rollback(server: MCPServer, settings: Settings) -> None:
@@ -241,7 +323,8 @@ def register_rollback(server: MCPServer, settings: Settings) -> None:
         question = redactor_of(ctx.mcp_server).text(confirmation.describe_plan(plan.plan, root))
         return Elicit(question, confirmation.ConfirmRollback)
 
-    @server.tool(name="rollback", title="Roll back migrations (asks the user)", description=texts.ROLLBACK,
+    @server.tool(name="rollback", title="Roll back migrations (asks the user)",
+                 description=texts.rollback_description(settings.mcp_confirmation_tokens),
                  annotations=_hints(destructive=True, idempotent=False))
     @tool_errors(root, results.RollbackResult)
     async def rollback(
@@ -251,12 +334,17 @@ def register_rollback(server: MCPServer, settings: Settings) -> None:
         steps: Annotated[int, Field(ge=1, description="how many of the newest applied migrations")] = 1,
         to: Annotated[str | None, Field(description="roll back every migration after this version")] = None,
         confirmation_token: Annotated[str | None, Field(
-            description="from a previous call's result; only after the user explicitly said yes")] = None,
+            description="only where the project enables confirmation tokens: from a previous call's result, "
+                        "after the user explicitly said yes")] = None,
     ) -> results.RollbackResult:
         if plan.error is not None:
             raise plan.error
         decision = confirmation.decision_of(answer)
         if decision == "not-asked":
+            if not settings.mcp_confirmation_tokens:
+                arguments = f"rollback --to {to}" if to is not None else f"rollback --steps {steps}"
+                raise confirmation.cannot_ask("rollback", plan.plan.describe(),
+                                              terminal_command(settings, arguments))
             if confirmation_token is None:
                 token = tokens.issue(plan.plan)
                 return results.RollbackResult(

@@ -174,3 +174,9 @@ def test_new_with_sql_shows_what_check_will_say(cli):
     code, out, err = cli("new", "broken", "--sql", "SELEC 1")
     assert code == 0 and "created migrations/" in out
     assert "_broken.sql:2:1: error[syntax-error]" in err
+
+
+def test_new_transliterates_accented_letters_in_the_name(cli):
+    code, out, _ = cli("new", "café über Straße")
+    assert code == 0 and out.strip().endswith("_cafe_uber_strasse.sql")
+    assert [p.name[16:] for p in (cli.root / "migrations").glob("*.sql")] == ["cafe_uber_strasse.sql"]

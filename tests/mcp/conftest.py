@@ -33,12 +33,15 @@ def mode(request) -> str:
 
 @contextlib.asynccontextmanager
 async def serve(project: Settings, mode: str, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-                elicitation: Elicitation | None = None, database_url: str | None = None) -> AsyncIterator[Client]:
+                elicitation: Elicitation | None = None, database_url: str | None = None,
+                message_handler: Callable[[Any], Awaitable[None]] | None = None) -> AsyncIterator[Client]:
     """`pgshift --database-url URL mcp [args]` in the project folder, and a connected client."""
     params = StdioServerParameters(
         command=PGSHIFT, args=["--database-url", database_url or project.database_url, "mcp", *args],
         cwd=str(project.project_root), env=env or {})
     kwargs: dict[str, Any] = {"elicitation_callback": elicitation} if elicitation else {}
+    if message_handler is not None:
+        kwargs["message_handler"] = message_handler
     if mode == "newest":
         async with Client(params, **kwargs) as client:
             yield client
@@ -74,3 +77,18 @@ def ok(result: CallToolResult) -> dict:
 def failed(result: CallToolResult) -> dict:
     assert result.is_error, text_of(result)
     return data_of(result)
+
+
+def saying_yes(asked: list | None = None) -> Elicitation:
+    """A client whose user ticks the box; the questions it was asked are appended to `asked`."""
+    async def on_elicit(ctx, params: ElicitRequestParams) -> ElicitResult:
+        if asked is not None:
+            asked.append(params)
+        return ElicitResult(action="accept", content={"confirm": True})
+    return on_elicit
+
+
+def apply_pending(project: Settings) -> None:
+    """Set-up outside MCP: the person applies the pending migrations from a terminal (the engine's migrate)."""
+    from engine import runner
+    runner.migrate(project)

@@ -9,7 +9,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import write_migration
-from tests.mcp.conftest import ok, serve
+from tests.mcp.conftest import apply_pending, ok, serve
 
 SHOP = "CREATE TABLE shop (id int PRIMARY KEY);\n\n-- ROLLBACK:\n-- DROP TABLE shop;\n"
 
@@ -42,7 +42,7 @@ async def test_schema_resource_is_generated_then_read_from_database_md(project, 
         listed = {r.uri: r for r in (await client.list_resources()).resources}
         assert listed["pgshift://schema"].mime_type == "text/markdown"
         empty = await read(client, "pgshift://schema")
-        ok(await client.call_tool("migrate", {}))
+        apply_pending(project)
         generated = await read(client, "pgshift://schema")
         written = ok(await client.call_tool("snapshot", {}))
         (project.project_root / "DATABASE.md").write_text(written["text"] + "\n<!-- reviewed -->\n")

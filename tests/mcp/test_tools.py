@@ -6,10 +6,10 @@ from __future__ import annotations
 import psycopg
 
 from tests.conftest import write_migration
-from tests.mcp.conftest import failed, ok, serve, text_of
+from tests.mcp.conftest import apply_pending, failed, ok, saying_yes, serve, text_of
 
 ALL_TOOLS = {"list_migrations", "check_migration", "table_history", "new_migration", "migrate", "verify_migration",
-             "snapshot", "rollback"}
+             "snapshot", "rollback", "backup"}
 
 
 def table_exists(database_url: str, name: str) -> bool:
@@ -27,7 +27,7 @@ async def test_tools_teach_the_conventions_and_declare_honest_hints(project, mod
         assert tool.annotations.open_world_hint is False
     for name in ("list_migrations", "check_migration", "table_history"):
         assert tools[name].annotations.read_only_hint is True
-    for name in ("new_migration", "migrate", "verify_migration", "snapshot", "rollback"):
+    for name in ("new_migration", "migrate", "verify_migration", "snapshot", "rollback", "backup"):
         assert tools[name].annotations.read_only_hint is False, name
     assert tools["migrate"].annotations.destructive_hint is True
     assert tools["rollback"].annotations.destructive_hint is True
@@ -42,7 +42,8 @@ async def test_tools_teach_the_conventions_and_declare_honest_hints(project, mod
 
 
 async def test_a_schema_change_from_new_file_to_applied(project, mode, database_url):
-    async with serve(project, mode) as client:
+    asked: list = []  # the test's database is not the embedded development one: migrate asks the person
+    async with serve(project, mode, elicitation=saying_yes(asked)) as client:
         made = ok(await client.call_tool("new_migration", {
             "description": "create business table",
             "sql": "CREATE TABLE business (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)"}))
@@ -82,6 +83,7 @@ async def test_a_schema_change_from_new_file_to_applied(project, mode, database_
 
         again = ok(await client.call_tool("migrate", {}))
         assert again["applied"] == [] and "up to date" in again["summary"]
+    assert len(asked) == 1 and "CREATE TABLE business" in asked[0].message  # the dry run did not ask
 
 
 async def test_new_migration_cannot_write_outside_the_folder_or_smuggle_sql(project, mode):
@@ -139,7 +141,7 @@ async def test_a_failing_migration_is_a_tool_error_at_file_line_with_postgres_me
     good = write_migration(project, "2025-01-01_0900_create_a.sql", "CREATE TABLE a (id int);\n")
     bad = write_migration(project, "2025-01-01_1000_broken.sql",
                           "-- broken on purpose\nCREATE TABLE b (id int);\nINSERT INTO nope VALUES (1);\n")
-    async with serve(project, mode) as client:
+    async with serve(project, mode, elicitation=saying_yes()) as client:
         result = await client.call_tool("migrate", {})
         error = failed(result)
         listed = ok(await client.call_tool("list_migrations", {}))
@@ -184,8 +186,8 @@ async def test_passwords_never_reach_the_assistant(project, mode):
 async def test_snapshot_writes_database_md_and_returns_it(project, mode, database_url):
     write_migration(project, "2025-01-01_0900_create_shop.sql",
                     "CREATE TABLE shop (id int PRIMARY KEY, name text);\n\n-- ROLLBACK:\n-- DROP TABLE shop;\n")
+    apply_pending(project)
     async with serve(project, mode) as client:
-        ok(await client.call_tool("migrate", {}))
         made = ok(await client.call_tool("snapshot", {}))
         again = ok(await client.call_tool("snapshot", {}))
     assert made["path"] == "DATABASE.md" and made["changed"] is True
