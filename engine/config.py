@@ -33,6 +33,7 @@ class Settings:
     rules: Mapping[str, str] = field(default_factory=dict)
     allow_rollback: bool = True
     embedded_dir: Path | None = None
+    shadow_database_url: str | None = None  # where `trace` builds its shadow databases; None: the embedded server
 
     @property
     def tracking_schema(self) -> str:
@@ -104,7 +105,7 @@ def load_settings(
     table, source_file = read_project_table(root)
     where = str(source_file) if source_file else "configuration"
     known = {"migrations_dir", "database_url", "tracking_table", "lock_timeout", "lock_retries", "snapshot_path",
-             "backup_dir", "target_version", "rules", "allow_rollback"}
+             "backup_dir", "target_version", "rules", "allow_rollback", "shadow_database_url"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}",
@@ -149,6 +150,7 @@ def load_settings(
         rules={str(k): str(v) for k, v in rules.items()},
         allow_rollback=bool(table.get("allow_rollback", True)),
         embedded_dir=root / ".pgshift",
+        shadow_database_url=str(table["shadow_database_url"]) if table.get("shadow_database_url") else None,
     )
 
 
