@@ -294,10 +294,16 @@ def trace(settings: Settings, versions: list[str] | None = None, *,
     if broken:
         raise MigrationFileError("migration files have format errors; nothing was traced", findings=broken,
                                  help="fix the files first ('pgshift check' lists the problems)")
+    from engine.shadow.cache import ShadowError
+
     server = ShadowServer.open(settings)
     try:
         results = _trace_all(server, files, targets, on_progress)
         server.prune()
+    except psycopg.Error as exc:
+        # Not a migration's SQL (those become results) but the shadow server: creating, copying, dropping.
+        raise ShadowError(f"the shadow database failed on {server.display}: {db.redact(str(exc).strip())}",
+                          help="the role needs CREATEDB on the shadow server (shadow_database_url)") from exc
     finally:
         server.close()
     return TraceResult(tuple(results), server.display, selection)
