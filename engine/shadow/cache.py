@@ -32,6 +32,7 @@ KEY_VERSION = "1"  # bump when what a template holds changes, so old templates a
 MAX_TEMPLATES = 20
 CHECKPOINT_EVERY = 100  # a long replay also saves every 100th prefix, so an edit near the end replays little
 _USED_COMMENT = "pgshift shadow; last used "
+_RESET_STATEMENTS = len(sql_parser.parse(SESSION_RESET).statements)
 
 
 class ShadowError(PgshiftError):
@@ -135,8 +136,8 @@ class ShadowServer:
 
 def apply(conn: psycopg.Connection, migration: MigrationFile) -> Finding | None:
     """Apply a migration's forward SQL as `migrate` would (one transaction, or statement by statement)."""
-    execution.run_script(conn, SESSION_RESET)
     if migration.no_transaction:
+        execution.run_script(conn, SESSION_RESET)
         for statement in sql_parser.parse(migration.forward_sql).statements:
             outcome = execution.run_script(conn, statement.text)
             if outcome.error is not None:
@@ -144,13 +145,14 @@ def apply(conn: psycopg.Connection, migration: MigrationFile) -> Finding | None:
                 return _failed(migration, outcome,
                                execution.error_span(migration, outcome, statement.text, text_offset=statement.start))
         return None
-    prefix = "BEGIN;\n"
+    # One round trip per file: the session reset, BEGIN, the SQL and COMMIT in one message.
+    prefix = SESSION_RESET + ";\nBEGIN;\n"
     outcome = execution.run_script(conn, prefix + migration.forward_sql + "\n;COMMIT")
     if outcome.error is None:
         return None
     execution.rollback_if_needed(conn)
     span = execution.error_span(migration, outcome, migration.forward_sql, prefix_length=len(prefix),
-                                prefix_statements=1)
+                                prefix_statements=_RESET_STATEMENTS + 1)
     return _failed(migration, outcome, span)
 
 
@@ -174,11 +176,14 @@ class Replay:
     conn: psycopg.Connection
     source: str
     replayed: list[str] = field(default_factory=list)
+    checkpoint_every: int | None = CHECKPOINT_EVERY
 
     @classmethod
-    def start(cls, server: ShadowServer, files: list[MigrationFile], keys: list[str], k: int) -> "Replay":
+    def start(cls, server: ShadowServer, files: list[MigrationFile], keys: list[str], k: int, *,
+              checkpoint_every: int | None = CHECKPOINT_EVERY) -> "Replay":
         """A work database at prefix k, copied from the nearest cached template at or before it."""
-        base = next((j for j in range(k, -1, -1) if server.exists(template_name(keys[j]))), None)
+        cached = set(server.templates())
+        base = next((j for j in range(k, -1, -1) if template_name(keys[j]) in cached), None)
         source = template_name(keys[base]) if base is not None else "template0"
         name = WORK_PREFIX + secrets.token_hex(6)
         server.create(name, source)
@@ -186,7 +191,7 @@ class Replay:
             if base is not None:
                 server.touch(source)
             replay = cls(server, files, keys, -1 if base is None else base, name,
-                         server.connect(name, autocommit=True), source)
+                         server.connect(name, autocommit=True), source, checkpoint_every=checkpoint_every)
             if base is None:  # template0 has no schema history at all: prefix 0 is the empty database
                 replay.k = 0
             replay.advance_to(k)
@@ -197,7 +202,7 @@ class Replay:
             raise
 
     def advance_to(self, k: int) -> None:
-        """Apply files up to prefix k; every CHECKPOINT_EVERY-th prefix is saved on the way."""
+        """Apply files up to prefix k; every `checkpoint_every`-th prefix is saved on the way (a copy each)."""
         while self.k < k:
             migration = self.files[self.k]
             failure = apply(self.conn, migration)
@@ -206,7 +211,7 @@ class Replay:
                                   help="fix that migration first (the trace needs the schema it creates)")
             self.replayed.append(migration.version)
             self.k += 1
-            if self.k % CHECKPOINT_EVERY == 0 and self.k < k:
+            if self.checkpoint_every and self.k % self.checkpoint_every == 0 and self.k < k:
                 self.save()
 
     def save(self) -> str:
@@ -238,8 +243,12 @@ class Replay:
             pgsql.Identifier(self.name)))
 
 
-def build(settings: Settings, files: list[MigrationFile]) -> tuple[str, list[str]]:
-    """The template for the whole history (built or reused) and the versions that had to be replayed."""
+def build(settings: Settings, files: list[MigrationFile], *,
+          checkpoint_every: int | None = None) -> tuple[str, list[str]]:
+    """The template for the whole history (built or reused) and the versions that had to be replayed.
+
+    No checkpoints by default: each costs a copy of the database, and this is the one-shot build.
+    """
     server = ShadowServer.open(settings)
     try:
         keys = chain_keys(files)
@@ -247,7 +256,7 @@ def build(settings: Settings, files: list[MigrationFile]) -> tuple[str, list[str
         if server.exists(name):
             server.touch(name)
             return name, []
-        replay = Replay.start(server, files, keys, len(files))
+        replay = Replay.start(server, files, keys, len(files), checkpoint_every=checkpoint_every)
         done = replay.finish()
         server.prune()
         return done, replay.replayed

@@ -132,3 +132,33 @@ def test_templates_are_reused_and_an_edit_rebuilds_only_what_follows_it(shadowed
     with psycopg.connect(server_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE left(datname, %s) = %s",
                             (len(WORK_PREFIX), WORK_PREFIX)).fetchone() == (0,)
+
+
+def test_an_earlier_migration_that_fails_is_named_at_its_file_line_col(shadowed):
+    _base(shadowed)
+    write_migration(shadowed, "2024-01-02_1000_broken.sql", "ALTER TABLE t\n  ADD COLUMN x no_such_type;\n")
+    write_migration(shadowed, "2024-01-03_1000_next.sql", "ALTER TABLE t ADD COLUMN y int;\n")
+    broken, following = trace(shadowed, ["2024-01-02_1000_broken", "2024-01-03_1000_next"]).migrations
+    assert broken.statements[0].error.finding.span.start.line == 1
+    assert following.statements == () and not following.ok
+    assert following.error.finding.render(shadowed.project_root).splitlines()[0] == (
+        "migrations/2024-01-02_1000_broken.sql:2:16: error[shadow-failed]: not traced: the earlier migration "
+        '2024-01-02_1000_broken.sql fails in the shadow: type "no_such_type" does not exist (SQLSTATE 42704)')
+
+
+def test_the_cache_keeps_the_most_recently_used_templates(shadowed):
+    from engine.shadow.cache import ShadowServer
+
+    _base(shadowed)
+    write_migration(shadowed, "2024-01-02_1000_a.sql", "ALTER TABLE t ADD COLUMN a int;\n")
+    write_migration(shadowed, "2024-01-03_1000_b.sql", "ALTER TABLE t ADD COLUMN b int;\n")
+    first, second = trace(shadowed, ["2024-01-02_1000_a", "2024-01-03_1000_b"]).migrations
+    trace(shadowed, ["2024-01-02_1000_a"])  # the template before a is now the most recently used
+    server = ShadowServer.open(shadowed)
+    try:
+        mine = {first.shadow.template, second.shadow.template}
+        assert server.templates()[0] == first.shadow.template
+        server.prune(keep=1)
+        assert mine & set(server.templates()) == {first.shadow.template}
+    finally:
+        server.close()
