@@ -11,9 +11,9 @@ from engine.shadow.trace import MigrationTrace, StatementTrace, TraceResult
 _SQL_WIDTH = 48
 
 
-def _sql(statement: StatementTrace) -> str:
+def _sql(statement: StatementTrace, width: int = _SQL_WIDTH) -> str:
     text = " ".join(statement.sql.split())
-    return text if len(text) <= _SQL_WIDTH else text[: _SQL_WIDTH - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _locks(statement: StatementTrace) -> list[str]:
@@ -95,7 +95,7 @@ def markdown(result: TraceResult, root: Path | None) -> str:
             locks = "<br>".join(("**" if x.mode in BLOCKS_WRITES else "") + f"`{x.relation}` {x.mode}"
                                 + ("**" if x.mode in BLOCKS_WRITES else "") + f" ({x.blocks})" for x in s.locks)
             locks = locks or "; ".join(_held(migration, number))
-            out.append(f"| {s.line} | `{_cell(_sql(s))}` | {s.kind} | {_cell(locks)} | {_cell(_outcome(s))} |")
+            out.append(f"| {s.line} | `{_cell(_sql(s, 120))}` | {s.kind} | {_cell(locks)} | {_cell(_outcome(s))} |")
         out.append("")
         out.append(_rollback(migration).replace("rollback:", "**Rollback:**", 1))
         out.append("")
