@@ -121,7 +121,7 @@ def main() -> None:
         inner = []
         for _ in range(5):
             started = time.perf_counter()
-            trace_migration(conn, target)
+            trace_migration(conn, target, prefix_key=chain_keys(files)[files.index(target)])
             inner.append(time.perf_counter() - started)
         conn.close()
         shadow.close()

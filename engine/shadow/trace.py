@@ -25,7 +25,7 @@ from engine.findings import Finding, LineIndex, Severity, Span, relative_path
 from engine.schema_diff import diff_schemas
 from engine.shadow import locks as lock_words
 from engine.shadow.cache import Replay, ShadowServer, chain_keys, template_name
-from engine.snapshot import read_schema
+from engine.snapshot import Schema, read_schema
 
 METADATA, SCAN, REWRITE, NOT_TRACED = "metadata", "scan", "rewrite", "not traced"
 
@@ -171,8 +171,17 @@ def _held_locks(conn: psycopg.Connection) -> set[tuple[int, str]]:
     return {(oid, mode) for oid, mode in conn.execute(_LOCKS_SQL).fetchall() if oid is not None}
 
 
-def trace_migration(conn: psycopg.Connection, migration: MigrationFile) -> MigrationTrace:
-    """Trace one migration on `conn` (a shadow at the schema before it, idle); everything is rolled back."""
+# The schema of a history prefix never changes (its name is its content), so it is read once per process.
+_SCHEMAS: dict[str, Schema] = {}
+_SCHEMAS_KEPT = 32
+
+
+def trace_migration(conn: psycopg.Connection, migration: MigrationFile, *,
+                    prefix_key: str | None = None) -> MigrationTrace:
+    """Trace one migration on `conn` (a shadow at the schema before it, idle); everything is rolled back.
+
+    `prefix_key` (the chain key of the history before the migration) lets the schema read before it be reused.
+    """
     parsed = sql_parser.parse(migration.forward_sql)
     index = LineIndex(migration.text)
     if parsed.error is not None:
@@ -191,7 +200,13 @@ def trace_migration(conn: psycopg.Connection, migration: MigrationFile) -> Migra
     conn.autocommit = False
     try:
         conn.execute("RESET ALL")
-        before_schema = read_schema(conn)
+        before_schema = _SCHEMAS.get(prefix_key) if prefix_key else None
+        if before_schema is None and migration.has_rollback:
+            before_schema = read_schema(conn)
+            if prefix_key:
+                if len(_SCHEMAS) >= _SCHEMAS_KEPT:
+                    _SCHEMAS.pop(next(iter(_SCHEMAS)))
+                _SCHEMAS[prefix_key] = before_schema
         existing = _relations(conn)
         relations, held = existing, _held_locks(conn)
         failed = False
@@ -350,7 +365,7 @@ def _trace_at(server: ShadowServer, files: list[MigrationFile], keys: list[str],
     if replay is None and server.exists(name):
         conn = server.connect(name, autocommit=True)
         try:
-            result = trace_migration(conn, target)
+            result = trace_migration(conn, target, prefix_key=keys[k])
         finally:
             conn.close()
         server.touch(name)
@@ -365,7 +380,7 @@ def _trace_at(server: ShadowServer, files: list[MigrationFile], keys: list[str],
         if replay is not None:
             replay.finish()
         replay = Replay.start(server, files, keys, k)
-    result = trace_migration(replay.conn, target)
+    result = trace_migration(replay.conn, target, prefix_key=keys[k])
     replayed = tuple(replay.replayed[replayed_before:])
     return _with_use(result, ShadowUse(name, not replayed, replayed)), replay
 
