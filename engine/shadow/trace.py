@@ -200,6 +200,8 @@ def trace_migration(conn: psycopg.Connection, migration: MigrationFile, *,
     conn.autocommit = False
     try:
         conn.execute("RESET ALL")
+        # The same history on another server (shadow_database_url changed) may give another schema.
+        prefix_key = f"{conn.info.host}:{conn.info.port}:{prefix_key}" if prefix_key else None
         before_schema = _SCHEMAS.get(prefix_key) if prefix_key else None
         if before_schema is None and migration.has_rollback:
             before_schema = read_schema(conn)

@@ -94,3 +94,18 @@ def test_an_incomplete_rollback_exits_1(shadowed, capsys):
 def test_an_unknown_version_is_a_usage_error(shadowed, capsys):
     assert _cli(shadowed, "1999-01-01") == 2
     assert "error[usage]: no migration matches '1999-01-01'" in capsys.readouterr().err
+
+
+def test_an_unreachable_shadow_server_exits_2_without_the_password(project, capsys):
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (project.project_root / "pyproject.toml").write_text(
+        f'[tool.pgshift]\nshadow_database_url = "postgresql://me:s3cret@127.0.0.1:{port}/postgres"\n',
+        encoding="utf-8")
+    write_migration(project, "2024-01-01_1000_create_t.sql", "CREATE TABLE t (id int);\n")
+    assert _cli(project, "2024-01-01") == 2
+    err = capsys.readouterr().err
+    assert f"error[database-unavailable]: cannot connect to postgresql://me@127.0.0.1:{port}/postgres" in err
+    assert "s3cret" not in err
