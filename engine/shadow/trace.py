@@ -9,7 +9,7 @@ compared with the one before the migration, as `verify` does, without a second d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -83,6 +83,7 @@ class StatementTrace:
     scans: tuple[str, ...] = ()
     error: TraceError | None = None
     reason: str | None = None  # why a statement was not traced
+    span: Span | None = field(default=None, compare=False)  # where the statement is in the file
 
     def to_dict(self, root: Path | None = None) -> dict:
         return {"line": self.line, "sql": self.sql, "class": self.kind, "locks": [x.to_dict() for x in self.locks],
@@ -97,6 +98,7 @@ class RollbackTrace:
     restores_schema: bool | None
     leftovers: tuple[str, ...] = ()
     error: TraceError | None = None
+    span: Span | None = field(default=None, compare=False)  # the ROLLBACK marker
 
     def to_dict(self, root: Path | None = None) -> dict:
         return {"restores_schema": self.restores_schema, "leftovers": list(self.leftovers),
@@ -128,8 +130,14 @@ class MigrationTrace:
 
     @property
     def findings(self) -> list[Finding]:
+        """The problems, placed in the file: errors, and each thing an incomplete rollback leaves behind."""
         errors = [self.error, *(s.error for s in self.statements), self.rollback.error]
-        return [e.finding for e in errors if e is not None]
+        found = [e.finding for e in errors if e is not None]
+        found += [Finding("rollback-incomplete", Severity.ERROR, f"the rollback does not restore the schema: {left}",
+                          self.path, self.rollback.span or Span.at(0, 0),
+                          help="make the ROLLBACK block undo everything the forward SQL does")
+                  for left in self.rollback.leftovers]
+        return found
 
     def to_dict(self, root: Path | None = None) -> dict:
         return {"version": self.version, "path": relative_path(self.path, root),
@@ -228,11 +236,13 @@ def trace_migration(conn: psycopg.Connection, migration: MigrationFile, *,
             if outcome.error is not None:
                 span = execution.error_span(migration, outcome, statement.text, text_offset=statement.start)
                 statements.append(StatementTrace(line, statement.text, NOT_TRACED, error=_error(
-                    migration, outcome.error, span), reason="PostgreSQL rejected it"))
+                    migration, outcome.error, span), reason="PostgreSQL rejected it",
+                    span=index.span(statement.start, statement.end)))
                 failed = True
                 continue
             now, held_now = _relations(conn), _held_locks(conn)
-            statements.append(_classify(line, statement, existing, relations, now, held_now - held))
+            statements.append(replace(_classify(line, statement, existing, relations, now, held_now - held),
+                                      span=index.span(statement.start, statement.end)))
             relations, held = now, held_now
         rollback = RollbackTrace(None) if failed or not migration.has_rollback else _trace_rollback(
             conn, migration, before_schema)
@@ -272,7 +282,8 @@ def _trace_rollback(conn: psycopg.Connection, migration: MigrationFile, before_s
     leftovers = tuple(d.describe(added="still exists after the rollback",
                                  removed="is missing after the rollback (it existed before the migration)")
                       for d in differences)
-    return RollbackTrace(not leftovers, leftovers)
+    marker = Span.at(migration.marker_line or 0, 0, migration.marker_line or 0, len(migration_files.ROLLBACK_MARKER))
+    return RollbackTrace(not leftovers, leftovers, span=marker)
 
 
 def _error(migration: MigrationFile, error: psycopg.Error, span: Span, code: str = "migration-failed") -> TraceError:
@@ -388,7 +399,6 @@ def _trace_at(server: ShadowServer, files: list[MigrationFile], keys: list[str],
 
 
 def _with_use(result: MigrationTrace, use: ShadowUse) -> MigrationTrace:
-    from dataclasses import replace
     return replace(result, shadow=use)
 
 

@@ -109,3 +109,20 @@ def test_an_unreachable_shadow_server_exits_2_without_the_password(project, caps
     err = capsys.readouterr().err
     assert f"error[database-unavailable]: cannot connect to postgresql://me@127.0.0.1:{port}/postgres" in err
     assert "s3cret" not in err
+
+
+def test_check_trace_adds_the_trace_to_the_static_findings(shadowed, server_url, capsys):
+    write_migration(shadowed, "2024-01-02_1000_change.sql", CHANGE)
+    write_migration(shadowed, "2024-01-03_1000_bad.sql", "UPDATE t SET v = gone;\n")
+    args = ["-C", str(shadowed.project_root), "--database-url", shadowed.database_url, "check"]
+    assert main(args + ["migrations/2024-01-02_1000_change.sql"]) == 0  # static: warnings only
+    _, static = capsys.readouterr()
+    assert "trace-" not in static
+    assert main(args + ["--trace", "migrations/2024-01-02_1000_change.sql", "migrations/2024-01-03_1000_bad.sql"]) == 1
+    _, err = capsys.readouterr()
+    assert ("migrations/2024-01-02_1000_change.sql:1:1: warning[trace-rewrite]: rewrites public.t under ACCESS "
+            "EXCLUSIVE (blocks reads and writes): traffic waits for the whole copy") in err
+    assert ("migrations/2024-01-02_1000_change.sql:2:1: warning[trace-scan]: reads all of public.t under ACCESS "
+            "EXCLUSIVE (blocks reads and writes): traffic waits for the whole read") in err
+    assert ('migrations/2024-01-03_1000_bad.sql:1:18: error[migration-failed]: column "gone" does not exist '
+            "(SQLSTATE 42703)") in err

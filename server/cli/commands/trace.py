@@ -44,3 +44,20 @@ def run(args: argparse.Namespace, ctx) -> int:
     else:
         print(text(result, root), file=ctx.stdout)
     return 0 if result.ok else 1
+
+
+def traced_findings(ctx, paths: list[Path] | None) -> list:
+    """For `check --trace`: the trace of the checked migration files (default: the pending ones) as findings."""
+    from engine.shadow.findings import trace_findings
+    from engine.shadow.trace import trace
+    settings = ctx.settings
+    folder = settings.migrations_dir.resolve()
+    versions: list[str] = []
+    for path in paths or []:
+        files = sorted(path.glob("*.sql")) if path.is_dir() else [path]
+        versions += [f.stem for f in files if f.resolve().parent == folder]
+    if paths and not versions:
+        return []  # nothing checked is a migration of this project: nothing to trace
+    result = trace(settings, versions or None)
+    ctx.note(f"pgshift: traced {len(result.migrations)} migration(s) in a shadow database on {result.shadow_server}")
+    return [finding for migration in result.migrations for finding in trace_findings(migration)]
