@@ -24,7 +24,7 @@ def _held(migration: MigrationTrace, number: int) -> list[str]:
     """A statement that took no new lock may still run under one an earlier statement took (held to COMMIT)."""
     earlier = any(s.locks for s in migration.statements[:number])
     statement = migration.statements[number]
-    return ["no new lock (runs under the locks taken above, held until COMMIT)"] if (
+    return ["no new lock on an existing relation (those taken above are held until COMMIT)"] if (
         earlier and statement.error is None and statement.reason is None) else []
 
 

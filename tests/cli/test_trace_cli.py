@@ -53,7 +53,7 @@ def test_text_shows_each_statement_with_its_locks_and_class(shadowed, capsys):
         "public.t AccessExclusiveLock (ACCESS EXCLUSIVE: blocks reads and writes)",
         "public.t_pkey AccessExclusiveLock (ACCESS EXCLUSIVE: blocks reads and writes)",
         "rewrites public.t",
-        "2 scan CREATE INDEX t_v_idx ON t (v) no new lock (runs under the locks taken above, held until COMMIT)"]
+        "2 scan CREATE INDEX t_v_idx ON t (v) no new lock on an existing relation (those taken above are held until COMMIT)"]
     assert "  rollback: restores the schema" in out
 
 
