@@ -24,6 +24,7 @@ from engine.files import MigrationFile
 from engine.findings import Finding, LineIndex, Severity, Span, relative_path
 from engine.schema_diff import diff_schemas
 from engine.shadow import locks as lock_words
+from engine.shadow import cache
 from engine.shadow.cache import Replay, ShadowServer, chain_keys, template_name
 from engine.snapshot import Schema, read_schema
 
@@ -392,7 +393,9 @@ def _trace_at(server: ShadowServer, files: list[MigrationFile], keys: list[str],
     else:
         if replay is not None:
             replay.finish()
-        replay = Replay.start(server, files, keys, k)
+        replay = Replay.start(server, files, keys, k, checkpoint_every=cache.CHECKPOINT_EVERY)
+    if not save_each and replay.checkpoint_every and replay.k and replay.k % replay.checkpoint_every == 0:
+        replay.save()  # tracing one migration after another: keep every N-th prefix, as a long replay does
     result = trace_migration(replay.conn, target, prefix_key=keys[k])
     replayed = tuple(replay.replayed[replayed_before:])
     return _with_use(result, ShadowUse(name, not replayed, replayed)), replay

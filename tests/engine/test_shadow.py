@@ -162,3 +162,20 @@ def test_the_cache_keeps_the_most_recently_used_templates(shadowed):
         assert mine & set(server.templates()) == {first.shadow.template}
     finally:
         server.close()
+
+
+def test_tracing_many_migrations_keeps_every_nth_prefix_so_a_late_edit_replays_little(shadowed, monkeypatch):
+    from engine.shadow import cache
+    from engine.shadow import trace as trace_module
+
+    monkeypatch.setattr(cache, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(trace_module, "SAVE_EACH_PREFIX_UP_TO", 0)  # as for a long history: no copy per prefix
+    _base(shadowed)
+    names = [f"2024-01-0{day}_1000_c{day}" for day in range(2, 6)]
+    for day, name in enumerate(names, 2):
+        write_migration(shadowed, f"{name}.sql", f"ALTER TABLE t ADD COLUMN c{day} int;\n")
+    trace(shadowed)  # every migration: the user's database has none applied
+    write_migration(shadowed, f"{names[2]}.sql", "ALTER TABLE t ADD COLUMN c4 bigint;\n")  # the 4th file
+    (last,) = trace(shadowed, [names[3]]).migrations
+    # The prefix of files 1-2 was kept on the way; only files 3 and 4 are replayed.
+    assert last.shadow.replayed == (names[1], names[2])
