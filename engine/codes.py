@@ -111,6 +111,20 @@ one) and was rolled back. Retry later, raise `lock_timeout`, or set `lock_retrie
 ### invalid-json
 *error* — `pgshift init` found a JSON file (`.cursor/mcp.json`, `.cursor/hooks.json`, `package.json`) it cannot
 parse, and wrote nothing.
+### shadow-failed
+*error* — `pgshift trace` (or `check --trace`) could not build the shadow for a migration because an earlier
+migration fails there; placed where PostgreSQL rejects the earlier one. Fix that migration first. See
+docs/trace.md.
+
+### trace-rewrite
+*warning* — `check --trace`: the trace saw the statement copy the table (its `relfilenode` changed) under the
+lock named; reads and writes wait for the whole copy. See docs/trace.md.
+
+### trace-scan
+*warning* — `check --trace`: the trace saw the statement read the whole table (`seq_scan` went up) under a lock
+that blocks writes (its own, or one an earlier statement of the migration holds until COMMIT). See
+docs/trace.md.
+
 """
 
 ERRORS = """

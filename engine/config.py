@@ -42,6 +42,7 @@ class Settings:
     # without elicitation may use confirmation tokens (proof the plan was shown, not that a person agreed).
     mcp_confirm_migrate: str = "risky"
     mcp_confirmation_tokens: bool = False
+    shadow_database_url: str | None = None  # where `trace` builds its shadow databases; None: the embedded server
 
     @property
     def tracking_schema(self) -> str:
@@ -116,6 +117,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
     "mcp_confirm_migrate": ((str,), "one of \"risky\", \"data-loss\", \"always\" or \"never\""),
     "mcp_confirmation_tokens": ((bool,), "true or false (without quotes)"),
+    "shadow_database_url": ((str,), "a connection string to a server where pgshift may create databases"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -137,7 +139,7 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
         kinds, expected = SETTING_TYPES[key]
         # bool is an int in Python, but `lock_retries = true` is not a number of retries.
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            shown = "" if key == "database_url" else f" {value!r}"  # a connection string may hold a password
+            shown = "" if key.endswith("database_url") else f" {value!r}"  # a connection string may hold a password
             raise ConfigError(f"{where}: {key} must be {expected}, not {_toml_type(value)}{shown}",
                               help=f"fix {key} in {where}")
     for code, level in (table.get("rules") or {}).items():
@@ -256,6 +258,7 @@ def load_settings(
         mcp_confirm_migrate=confirm_migrate,
         mcp_confirmation_tokens=table.get("mcp_confirmation_tokens", False),
         embedded_dir=root / ".pgshift",
+        shadow_database_url=table.get("shadow_database_url") or None,
     )
 
 

@@ -37,7 +37,9 @@ class CliContext:
     @property
     def redactor(self) -> Redactor:
         """The passwords of the URL given on the command line, the configured one and the environment's."""
-        return Redactor.of((self.database_url, self._settings.database_url if self._settings else None))
+        settings = self._settings
+        return Redactor.of((self.database_url, settings.database_url if settings else None,
+                            settings.shadow_database_url if settings else None))
 
     @property
     def settings(self) -> Settings:

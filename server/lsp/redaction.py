@@ -32,7 +32,8 @@ def redactor_of(server: Any) -> Redactor:
     """The passwords of every project the server has loaded, and of its environment."""
     projects = getattr(server, "projects", None)
     live = list(getattr(projects, "live", {}).values())
-    return Redactor.of(tuple(p.project.settings.database_url for p in live))
+    return Redactor.of(tuple(url for p in live for url in (p.project.settings.database_url,
+                                                        p.project.settings.shadow_database_url)))
 
 
 class RedactingProtocol(LanguageServerProtocol):

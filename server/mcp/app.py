@@ -51,9 +51,10 @@ def build_server(settings: Settings, read_only: bool = False) -> MCPServer:
         return await check_prompt_arguments(server, ctx, call_next)
 
     notifier = ResourceNotifier(settings)
+    redactor = Redactor.of((settings.database_url, settings.shadow_database_url))
     server = PgshiftServer(settings, name="pgshift", title="pgshift migrations", version=VERSION,
                            instructions=texts.INSTRUCTIONS, log_level="WARNING",
-                           middleware=[RedactingMiddleware(Redactor.of((settings.database_url,))),
+                           middleware=[RedactingMiddleware(redactor),
                                        notifier.remember_sessions, prompt_arguments],
                            subscriptions=notifier.bus, lifespan=notifier.running)
     register_tools(server, settings, read_only=read_only)

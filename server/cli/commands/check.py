@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text (default), json, or github workflow annotations")
     parser.add_argument("--fail-on", choices=("error", "warning"), default="error",
                         help="exit 1 when a finding at this level or worse exists (default: error)")
+    parser.add_argument("--trace", action="store_true",
+                        help="also trace the migrations in a shadow database (see `pgshift trace`): PostgreSQL's "
+                             "own errors, incomplete rollbacks, rewrites and full reads under blocking locks")
 
 
 def run(args: argparse.Namespace, ctx) -> int:
@@ -26,6 +29,12 @@ def run(args: argparse.Namespace, ctx) -> int:
     settings = ctx.settings
     paths = [p if p.is_absolute() else (ctx.cwd / p) for p in map(Path, args.paths)] or None
     result = check(settings, paths)
+    if args.trace:
+        from dataclasses import replace
+        from server.cli.commands.trace import traced_findings
+        result = replace(result, findings=sorted(
+            result.findings + traced_findings(ctx, paths),
+            key=lambda f: (str(f.path.resolve()) if f.path else "", f.span.start, f.severity, f.code)))
     root = settings.project_root
     threshold = Severity.WARNING if args.fail_on == "warning" else Severity.ERROR
     failed = any(f.severity <= threshold for f in result.findings)
