@@ -12,12 +12,17 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-EXTENSION = Path(__file__).resolve().parents[1] / "editors" / "vscode"
+from engine.editor_extension import shipped_extension, write_vsix
+
+REPO = Path(__file__).resolve().parents[1]
+EXTENSION = REPO / "editors" / "vscode"
+SHIPPED = REPO / "engine" / "templates" / "editor" / "vscode"  # what `pip install pgshift` carries
 COMMAND_IDS = {"pgshift.migrate", "pgshift.list", "pgshift.rollback", "pgshift.new", "pgshift.snapshot",
                "pgshift.verify"}
 
@@ -75,7 +80,60 @@ def test_extension_packages_into_a_vsix(built):
     with zipfile.ZipFile(built / "pgshift.vsix") as vsix:
         names = set(vsix.namelist())
         assert "extension/out/extension.js" in names
-        assert "extension/node_modules/vscode-languageclient/package.json" in names
+        assert not any(n.startswith("extension/node_modules/") for n in names)  # bundled into extension.js
         assert not any(n.startswith("extension/src/") for n in names)
         packaged = json.loads(vsix.read("extension/package.json"))
     assert COMMAND_IDS <= {c["command"] for c in packaged["contributes"]["commands"]}
+
+
+def test_shipped_bundle_is_the_rebuild_of_the_source(built):
+    """engine/templates/editor/vscode/extension.js is what `npm run bundle` makes of src/ with the locked esbuild."""
+    npm(built, "run", "bundle")
+    rebuilt = (built / "out" / "extension.js").read_bytes()
+    assert b"vscode-languageclient" in rebuilt or b"LanguageClient" in rebuilt  # the client is bundled in
+    assert (SHIPPED / "extension.js").read_bytes() == rebuilt, (
+        "the shipped bundle differs from src/: run `npm ci && npm run ship` in editors/vscode and commit")
+
+
+def test_stdlib_vsix_holds_what_vsce_packs(built, tmp_path):
+    """The .vsix pgshift writes without Node has vsce's extension files, byte for byte where it matters."""
+    npm(built, "@vscode/vsce", "package", "--out", "vsce.vsix", tool="npx")
+    ours = write_vsix(tmp_path)
+    with zipfile.ZipFile(built / "vsce.vsix") as theirs, zipfile.ZipFile(ours) as mine:
+        assert set(mine.namelist()) == set(theirs.namelist())
+        for name in ("extension/package.json", "extension/out/extension.js", "extension/readme.md"):
+            assert mine.read(name) == theirs.read(name), name
+        manifest = mine.read("extension.vsixmanifest").decode()
+    ext = shipped_extension()
+    assert f'Id="{ext.name}" Version="{ext.version}" Publisher="{ext.publisher}"' in manifest
+
+
+def test_shipped_manifest_and_docs_are_the_sources():
+    for name in ("package.json", "README.md", "LICENSE"):
+        assert (SHIPPED / name).read_bytes() == (EXTENSION / name).read_bytes(), f"{name}: run `npm run ship`"
+
+
+def test_vsix_is_the_same_bytes_every_time(tmp_path):
+    first = write_vsix(tmp_path / "a").read_bytes()
+    assert write_vsix(tmp_path / "b").read_bytes() == first
+    with zipfile.ZipFile(tmp_path / "a" / shipped_extension().file_name) as vsix:
+        assert {"[Content_Types].xml", "extension.vsixmanifest", "extension/package.json",
+                "extension/out/extension.js"} <= set(vsix.namelist())
+
+
+def test_the_wheel_carries_the_extension(tmp_path):
+    """`pip install pgshift` brings the extension: it is package data of the built wheel."""
+    source = tmp_path / "source"  # a copy, so that the build leaves nothing in the repository
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "engine", "server"):
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+        copy(REPO / name, source / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                            if (REPO / name).is_dir() else {}))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                           str(source)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    [wheel] = (tmp_path / "dist").glob("pgshift-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        names = set(whl.namelist())
+    for name in ("package.json", "extension.js", "README.md", "LICENSE"):
+        assert f"engine/templates/editor/vscode/{name}" in names
