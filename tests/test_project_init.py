@@ -29,7 +29,7 @@ OUR_HOOK = {"command": "pgshift hook cursor-mcp", "matcher": HOOK_MATCHER, "fail
 
 
 def init(project: Path, *extra: str) -> int:
-    return main(["-C", str(project), "init", "--pgshift-command", "pgshift", *extra])
+    return main(["-C", str(project), "init", "--pgshift-command", "pgshift", "--no-editor-extension", *extra])
 
 
 def tree(root: Path) -> dict[str, bytes]:
