@@ -51,6 +51,15 @@ def test_manifest_starts_the_server_for_migrations_and_is_packageable():
     assert "'lsp'" in (EXTENSION / "src" / "extension.ts").read_text().replace('"', "'")
 
 
+def test_manifest_is_ready_for_open_vsx():
+    """`npx ovsx publish` needs a namespace (publisher), a license; the listing shows icon, categories, repository."""
+    data = manifest()
+    assert data["publisher"] == "pgshift" and data["license"] == "MIT"
+    assert (EXTENSION / data["icon"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"Programming Languages", "Linters"} <= set(data["categories"])
+    assert data["repository"]["url"].startswith("https://") and data["bugs"]["url"].startswith("https://")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A copy of the extension with its dependencies installed by `npm ci` (the repository stays untouched)."""
@@ -101,7 +110,8 @@ def test_stdlib_vsix_holds_what_vsce_packs(built, tmp_path):
     ours = write_vsix(tmp_path)
     with zipfile.ZipFile(built / "vsce.vsix") as theirs, zipfile.ZipFile(ours) as mine:
         assert set(mine.namelist()) == set(theirs.namelist())
-        for name in ("extension/package.json", "extension/out/extension.js", "extension/readme.md"):
+        for name in ("extension/package.json", "extension/out/extension.js", "extension/readme.md",
+                     "extension/icon.png"):
             assert mine.read(name) == theirs.read(name), name
         manifest = mine.read("extension.vsixmanifest").decode()
     ext = shipped_extension()
@@ -109,7 +119,7 @@ def test_stdlib_vsix_holds_what_vsce_packs(built, tmp_path):
 
 
 def test_shipped_manifest_and_docs_are_the_sources():
-    for name in ("package.json", "README.md", "LICENSE"):
+    for name in ("package.json", "README.md", "LICENSE", "icon.png"):
         assert (SHIPPED / name).read_bytes() == (EXTENSION / name).read_bytes(), f"{name}: run `npm run ship`"
 
 
