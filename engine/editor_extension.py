@@ -142,16 +142,20 @@ def vsix_bytes(ext: ShippedExtension) -> dict[str, bytes]:
 def write_vsix(folder: Path, ext: ShippedExtension | None = None) -> Path:
     """Write the .vsix into `folder` (same bytes every time) and return its path."""
     ext = ext or shipped_extension()
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / ext.file_name
     partial = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as vsix:
-        for name, data in vsix_bytes(ext).items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            vsix.writestr(info, data)
-    partial.replace(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as vsix:
+            for name, data in vsix_bytes(ext).items():
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                vsix.writestr(info, data)
+        partial.replace(target)
+    except OSError as exc:
+        raise EditorExtensionError(f"cannot write the extension to {target}: {exc.strerror or exc}",
+                                   help=f"make {folder} writable, or run `pgshift editor install` elsewhere") from exc
     return target
 
 
@@ -233,6 +237,6 @@ def install_into(editor: EditorCli, vsix: Path, ext: ShippedExtension, run: Runn
     return InstallOutcome(editor, "installed" if previous is None else "upgraded", ext.version, previous, vsix)
 
 
-def manual_command(vsix: Path) -> str:
+def manual_command(vsix: Path, editor: str | None = None) -> str:
     """The one command to type where no editor CLI is on PATH (Cursor's shell command is `cursor`)."""
-    return f"cursor --install-extension {shlex.quote(str(vsix))}"
+    return f"{editor or 'cursor'} --install-extension {shlex.quote(str(vsix))}"

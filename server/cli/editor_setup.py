@@ -16,15 +16,19 @@ def install_editor_extension(ctx: CliContext, root: Path, *, editor: str | None 
     so that `pgshift init` has done everything else it could.
     """
     from engine import editor_extension as ee
-    ext = ee.shipped_extension()
-    vsix = ee.write_vsix(root / VSIX_FOLDER, ext)
+    try:
+        ext = ee.shipped_extension()
+        vsix = ee.write_vsix(root / VSIX_FOLDER, ext)
+    except ee.EditorExtensionError as exc:
+        ctx.say(f"Editor extension: {exc.message}" + (f" ({exc.help})" if exc.help else ""))
+        return 1, {"editor": None, "action": "failed", "error": exc.message}
     found = ee.find_editors(editor)
     summary: dict = {"extension": ext.id, "version": ext.version, "vsix": str(vsix), "editor": None,
                      "action": "manual"}
     if not found:
-        wanted = f"`{editor}`" if editor else "no `cursor`, `code` or `codium`"
+        wanted = f"no `{editor}`" if editor else "no `cursor`, `code` or `codium`"
         ctx.say(f"Editor extension: {wanted} command on PATH, so it is not installed yet. Run")
-        ctx.say(f"    {ee.manual_command(vsix)}")
+        ctx.say(f"    {ee.manual_command(vsix, editor)}")
         ctx.say(f"  or in Cursor / VS Code: Command Palette > \"Extensions: Install from VSIX...\" > pick {vsix}")
         ctx.say("  (Cursor puts `cursor` on PATH with Command Palette > \"Shell Command: Install 'cursor' command\".)")
         return 0, summary

@@ -143,3 +143,19 @@ def test_json_says_which_editor_and_version(tmp_path, bindir, capsys):
     assert data == {"ok": True, "extension": "pgshift.pgshift", "version": shipped_extension().version,
                     "vsix": str(tmp_path / ".pgshift/editor" / shipped_extension().file_name), "editor": "cursor",
                     "action": "installed", "previous": None}
+
+
+def test_an_unwritable_project_is_a_clear_error_after_init_did_the_rest(tmp_path, bindir, capsys):
+    cursor = fake_editor(bindir, "cursor")
+    (tmp_path / ".pgshift").write_text("not a folder\n")  # where the .vsix would go
+    assert init(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "Editor extension: cannot write the extension to " + str(tmp_path / ".pgshift/editor") in out
+    assert (tmp_path / ".cursor" / "mcp.json").is_file() and calls(cursor) == []
+
+
+def test_a_missing_chosen_editor_gets_its_own_command(tmp_path, bindir, capsys):
+    fake_editor(bindir, "cursor")
+    assert main(["-C", str(tmp_path), "editor", "install", "--editor", "codium"]) == 0
+    out = capsys.readouterr().out
+    assert "no `codium` command on PATH" in out and "    codium --install-extension " in out
