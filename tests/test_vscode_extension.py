@@ -147,3 +147,23 @@ def test_the_wheel_carries_the_extension(tmp_path):
         names = set(whl.namelist())
     for name in ("package.json", "extension.js", "README.md", "LICENSE"):
         assert f"engine/templates/editor/vscode/{name}" in names
+
+
+def test_shipped_bundle_loads_on_its_own_in_node(tmp_path):
+    """The one shipped file needs nothing but the editor's `vscode` module: no node_modules beside it."""
+    if not shutil.which("node"):
+        if os.environ.get("PGSHIFT_SKIP_NODE_TESTS") == "1":
+            pytest.skip("node not installed and PGSHIFT_SKIP_NODE_TESTS=1")
+        pytest.fail("node is needed to load the shipped extension bundle")
+    stub = tmp_path / "node_modules" / "vscode"
+    stub.mkdir(parents=True)  # the editor provides `vscode`; a stand-in that answers anything is enough to load
+    (stub / "index.js").write_text("const any = () => new Proxy(function () {}, {get: (_, k) => "
+                                   "k === 'prototype' ? {} : undefined});\nmodule.exports = new Proxy({}, {get: any});\n")
+    bundle = shutil.copy(SHIPPED / "extension.js", tmp_path / "extension.js")
+    done = subprocess.run(["node", "-e", f"const m = require({json.dumps(str(bundle))}); "
+                           "console.log(JSON.stringify({exports: Object.keys(m).sort(), commands: m.COMMANDS}))"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert {"activate", "deactivate"} <= set(loaded["exports"])
+    assert set(loaded["commands"]) == COMMAND_IDS
