@@ -181,6 +181,11 @@ message says which); check the folder's permissions or `snapshot_path`.
 *error* — `backup` could not make the dump: no `pg_dump` as new as the server, the folder cannot be created,
 or `pg_dump` itself failed (its message follows, password removed).
 
+### editor-extension
+*error* — `pgshift editor install` (or the end of `pgshift init`) could not install the editor extension: the
+`cursor`, `code` or `codium` command failed (its last line follows) or this pgshift installation lacks the
+extension. Install the `.vsix` it names by hand with "Extensions: Install from VSIX…", or reinstall pgshift.
+
 ### not-available
 *error* — an MCP tool whose engine part is not in this build of pgshift; use the CLI command instead.
 

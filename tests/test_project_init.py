@@ -29,7 +29,7 @@ OUR_HOOK = {"command": "pgshift hook cursor-mcp", "matcher": HOOK_MATCHER, "fail
 
 
 def init(project: Path, *extra: str) -> int:
-    return main(["-C", str(project), "init", "--pgshift-command", "pgshift", *extra])
+    return main(["-C", str(project), "init", "--pgshift-command", "pgshift", "--no-editor-extension", *extra])
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -271,7 +271,7 @@ def test_virtualenv_bin_on_path_by_hand_gets_the_absolute_path(tmp_path, monkeyp
     monkeypatch.setattr(project_init.sys, "executable", str(python))
     monkeypatch.setattr(project_init.shutil, "which", lambda _: on_path)
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    assert main(["-C", str(project), "init"]) == 0
+    assert main(["-C", str(project), "init", "--no-editor-extension"]) == 0
     assert json.loads((project / ".cursor/mcp.json").read_text())["mcpServers"]["pgshift"]["command"] == on_path
     [hook] = json.loads((project / ".cursor/hooks.json").read_text())["hooks"]["beforeMCPExecution"]
     assert hook["command"] == f"{on_path} hook cursor-mcp"

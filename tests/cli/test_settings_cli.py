@@ -61,7 +61,7 @@ def test_init_creates_the_configured_folder_and_new_the_default_one(tmp_path):
     configured = tmp_path / "configured"
     configured.mkdir()
     (configured / "pyproject.toml").write_text('[tool.pgshift]\nmigrations_dir = "db/migrations"\n')
-    code, _, err = run("-C", str(configured), "init")
+    code, _, err = run("-C", str(configured), "init", "--no-editor-extension")
     assert code == 0, err
     assert (configured / "db" / "migrations").is_dir()
     fresh = tmp_path / "fresh"

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how Cursor, the hook and npm scripts should start pgshift (default: the project's "
                              "virtualenv, else `pgshift` when PATH finds this one outside any virtualenv, else "
                              "this executable's absolute path)")
+    parser.add_argument("--no-editor-extension", action="store_true",
+                        help="do not install the pgshift extension into Cursor / VS Code / VSCodium "
+                             "(`pgshift editor install` does it later)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -47,9 +50,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                      snapshot_path=settings.snapshot_path, backup_dir=settings.backup_dir, launcher=launcher)
     if not args.dry_run:
         apply_init(plan)
-    ctx.emit_json(_to_json(plan, written=not args.dry_run))
+    summary = _to_json(plan, written=not args.dry_run)
     _report(plan, ctx, dry_run=args.dry_run)
-    return 0
+    code = 0
+    if not (args.dry_run or args.no_editor_extension):
+        from server.cli.editor_setup import install_editor_extension
+        ctx.say("")
+        code, summary["editor_extension"] = install_editor_extension(ctx, plan.root)
+    ctx.emit_json(summary)
+    return code
 
 
 def _rel(plan: InitPlan, path: Path) -> str:
