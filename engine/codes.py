@@ -101,6 +101,13 @@ verify against a server that has the extension.
 *error* — the migration waited longer than `lock_timeout` for a lock (another session holds a conflicting
 one) and was rolled back. Retry later, raise `lock_timeout`, or set `lock_retries`.
 
+### schema-drift
+*error* — `pgshift drift` found an object whose definition in the live database is not what the applied
+migrations give when replayed in a scratch database: a column added by hand, an index dropped, a default, a
+function body, a view, a grant or a comment changed. It is placed on the statement of the applied migration that
+last created or changed the object, where that is known. Put the change in a new migration, or undo it by hand;
+add the name to `drift_ignore` if pgshift should not own it.
+
 ### invalid-json
 *error* — `pgshift init` found a JSON file (`.cursor/mcp.json`, `.cursor/hooks.json`, `package.json`) it cannot
 parse, and wrote nothing.
@@ -135,6 +142,10 @@ or could not be asked. Nothing ran.
 ### verify-failed
 *error* — `verify` could not work with its scratch database (create, connect, read the catalog, drop); the
 migrations themselves were not judged. Check that the role may create and drop databases on the server.
+
+### drift-failed
+*error* — `drift` could not compare: the applied migrations do not replay on an empty scratch database (the
+finding says where), or the scratch database could not be created, read or dropped. Nothing was changed.
 
 ### snapshot-failed
 *error* — `snapshot` could not read the schema from the database, or could not write DATABASE.md (the

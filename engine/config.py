@@ -36,6 +36,7 @@ class Settings:
     rules: Mapping[str, str] = field(default_factory=dict)
     allow_rollback: bool = True
     embedded_dir: Path | None = None
+    drift_ignore: tuple[str, ...] = ()  # glob patterns on schema-qualified names that `drift` leaves out
 
     @property
     def tracking_schema(self) -> str:
@@ -108,6 +109,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
     "allow_rollback": ((bool,), "true or false (without quotes)"),
     "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
+    "drift_ignore": ((list,), "a list of glob patterns on schema-qualified names, like [\"public.tmp_*\"]"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -136,6 +138,10 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
         if not isinstance(level, str):
             raise ConfigError(f"{where}: [rules] {code} must be a string (error, warning, info, hint or off), "
                               f"not {_toml_type(level)} {level!r}", help=f"fix [tool.pgshift.rules] in {where}")
+    for pattern in table.get("drift_ignore") or []:
+        if not isinstance(pattern, str):
+            raise ConfigError(f"{where}: drift_ignore must list strings, not {_toml_type(pattern)} {pattern!r}",
+                              help='e.g. drift_ignore = ["public.tmp_*", "audit.*"]')
 
 
 # PostgreSQL's time units for an integer setting in milliseconds, and the largest value it takes (INT_MAX):
@@ -242,6 +248,7 @@ def load_settings(
         rules=dict(rules),
         allow_rollback=table.get("allow_rollback", True),
         embedded_dir=root / ".pgshift",
+        drift_ignore=tuple(table.get("drift_ignore", ())),
     )
 
 
