@@ -145,7 +145,8 @@ migrations themselves were not judged. Check that the role may create and drop d
 
 ### drift-failed
 *error* — `drift` could not compare: the applied migrations do not replay on an empty scratch database (the
-finding says where), or the scratch database could not be created, read or dropped. Nothing was changed.
+finding says where), or the scratch database could not be created, read or dropped. Nothing was changed. Exit
+code 2, so that a CI gate never reads "could not compare" as "drifted" (1).
 
 ### snapshot-failed
 *error* — `snapshot` could not read the schema from the database, or could not write DATABASE.md (the

@@ -37,7 +37,10 @@ _DEFINING_RE = re.compile(r"\s*(?:--[^\n]*\n\s*)*(CREATE|ALTER|COMMENT|GRANT|REV
 
 
 class DriftError(PgshiftError):
+    """No comparison was made: exit 2, so that a CI gate never reads "could not tell" as "drifted" (1)."""
+
     code = "drift-failed"
+    exit_code = 2
 
 
 @dataclass(frozen=True)

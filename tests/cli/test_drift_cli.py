@@ -85,3 +85,15 @@ def test_an_unreachable_database_exits_2(project, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "error[database-unavailable]" in err and "secret" not in err
+
+
+def test_an_applied_file_that_no_longer_replays_stops_with_exit_2_and_says_where(project, capsys):
+    _migrated(project, capsys)
+    path = project.migrations_dir / "2024-01-01_1000_create_users.sql"
+    path.write_text(USERS.replace("CREATE INDEX", "SELECT no_such_function();\nCREATE INDEX"), encoding="utf-8")
+    assert _cli(project, "drift") == 2
+    err = capsys.readouterr().err
+    assert "migrations/2024-01-01_1000_create_users.sql:2:8: error[migration-failed]" in err
+    assert "error[drift-failed]: cannot replay the applied migrations" in err
+    with psycopg.connect(project.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgshift_verify_%'").fetchone() == (0,)
