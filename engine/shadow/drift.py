@@ -10,6 +10,7 @@ database is only read.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass, replace
@@ -80,13 +81,22 @@ class DriftItem:
             return f"{self.kind} {self.name} is missing from the database (the applied migrations create it)"
         if _long(self.expected) or _long(self.live):
             return f"{self.kind} {self.name}: {self.attribute} differs from what the applied migrations give"
-        return (f"{self.kind} {self.name}: {self.attribute} is {_show(self.live)} in the database, "
-                f"the applied migrations give {_show(self.expected)}")
+        quote = self.attribute == "comment"
+        return (f"{self.kind} {self.name}: {self.attribute} is {_show(self.live, quote)} in the database, "
+                f"the applied migrations give {_show(self.expected, quote)}")
+
+    @property
+    def detail(self) -> list[str]:
+        """For a long definition (a function body, a view), the lines that differ, as a unified diff."""
+        if self.change != CHANGED or not (_long(self.expected) or _long(self.live)):
+            return []
+        lines = difflib.unified_diff(str(self.expected or "").splitlines(), str(self.live or "").splitlines(),
+                                     "applied migrations", "database", n=1, lineterm="")
+        return list(lines)
 
     def finding(self) -> Finding:
         """The item as a finding, placed on the statement that last defined the object where that is known."""
-        where = f" (last defined in {self.defined_in.version})" if self.defined_in else ""
-        return Finding(SCHEMA_DRIFT, Severity.ERROR, self.message + where,
+        return Finding(SCHEMA_DRIFT, Severity.ERROR, self.message,
                        self.defined_in.path if self.defined_in else None,
                        self.defined_in.span if self.defined_in else FILE_START,
                        help="someone changed the database by hand: put the change in a new migration, or undo it "
@@ -95,6 +105,7 @@ class DriftItem:
     def to_dict(self, root: Path | None = None) -> dict:
         return {"kind": self.kind, "name": self.name, "change": self.change, "attribute": self.attribute,
                 "expected": _plain(self.expected), "live": _plain(self.live), "message": self.message,
+                "diff": self.detail,
                 "defined_in": self.defined_in.to_dict(root) if self.defined_in else None}
 
 
@@ -315,9 +326,11 @@ def _long(value: object) -> bool:
     return isinstance(value, str) and (len(value) > 100 or "\n" in value)
 
 
-def _show(value: object) -> str:
+def _show(value: object, quote: bool = False) -> str:
     if value is None:
         return "none"
+    if quote and isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, tuple):

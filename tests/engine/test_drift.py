@@ -88,6 +88,10 @@ def test_changes_made_by_hand_are_found_each_named_with_the_migration_that_defin
     assert found[("index", "public.customers_email_idx", REMOVED, None)].defined_in.version == "2024-01-01_1000_shop"
     function = found[("function", "public.greet(who text)", CHANGED, "definition")]
     assert function.defined_in.version == "2024-01-01_1000_shop" and function.defined_in.span.start.line == 2
+    assert "-AS $function$ SELECT 'hello ' || who $function$" in function.detail
+    assert "+AS $function$ SELECT 'hi ' || who $function$" in function.detail
+    assert found[("table", "public.orders", CHANGED, "comment")].message == (
+        "table public.orders: comment is 'every order' in the database, the applied migrations give none")
     assert found[("enum", "public.mood", CHANGED, "values")].defined_in.version == "2024-01-02_1000_orders"
     assert "drift_reader_role_t" in str(found[("table", "public.orders", CHANGED, "privileges")].live)
     finding = status.finding()

@@ -11,6 +11,7 @@ Exit 1 when the database has drifted, 0 when it has not. The database is only re
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 NAME = "drift"
 HELP = "compare the database's schema with what its applied migrations give: find changes made by hand"
@@ -39,11 +40,15 @@ def run(args: argparse.Namespace, ctx) -> int:
     else:
         ctx.show_findings(list(result.problems))
         for item in result.items:
-            ctx.say(item.finding().render(root))
+            ctx.say(replace(item.finding(), help=None).render(root))
+            for line in item.detail:
+                ctx.say(f"    {line}")
         ignored = f" ({result.ignored} difference(s) ignored by drift_ignore)" if result.ignored else ""
         if result.drifted:
             ctx.say(f"Drift: {len(result.items)} difference(s) between the database and its applied "
                     f"migrations{ignored}.")
+            ctx.say("  help: someone changed the database by hand: put each change in a new migration, or undo "
+                    "it; add names pgshift should not own to drift_ignore")
         else:
             ctx.say(f"No drift: the database matches its {len(result.applied)} applied migration(s){ignored}.")
     return 1 if result.drifted else 0
