@@ -3,6 +3,8 @@ that defined the object; a database as its migrations left it has no drift; igno
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 
@@ -154,3 +156,24 @@ def test_drift_ignore_must_be_a_list_of_strings(tmp_path):
     (tmp_path / "pgshift.toml").write_text('drift_ignore = ["public.tmp_*", 3]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"drift_ignore must list strings, not an integer 3"):
         load_settings(tmp_path, environ={})
+
+
+def test_a_role_that_may_not_create_databases_compares_on_the_embedded_server(project):
+    from engine.db import start_embedded, stop_embedded
+
+    _applied(project)
+    role = "nocreate_" + uuid.uuid4().hex[:8]
+    _by_hand(project, f'CREATE ROLE "{role}" LOGIN NOCREATEDB', f'GRANT USAGE ON SCHEMA system TO "{role}"',
+             f'GRANT SELECT ON system.schema_migrations TO "{role}"')
+    settings = project.with_overrides(database_url=psycopg.conninfo.make_conninfo(project.database_url, user=role))
+    try:
+        _by_hand(project, "ALTER TABLE orders ADD COLUMN note text")
+        result = drift(settings)
+        assert result.scratch_server.startswith("embedded PostgreSQL")
+        assert result.fallback_reason.startswith(f'the role "{role}" may not create databases on ')
+        assert [(i.kind, i.name, i.change) for i in result.items] == [("column", "public.orders.note", ADDED)]
+        assert _scratch_databases(start_embedded(settings.embedded_dir)) == []
+    finally:
+        stop_embedded(settings.embedded_dir)
+        _by_hand(project, f'REVOKE ALL ON system.schema_migrations FROM "{role}"',
+                 f'REVOKE ALL ON SCHEMA system FROM "{role}"', f'DROP ROLE "{role}"')
