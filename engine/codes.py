@@ -148,6 +148,11 @@ migrations themselves were not judged. Check that the role may create and drop d
 finding says where), or the scratch database could not be created, read or dropped. Nothing was changed. Exit
 code 2, so that a CI gate never reads "could not compare" as "drifted" (1).
 
+### database-drifted
+*error* — `migrate --check-drift` found the database's schema different from what its applied migrations give
+(the `schema-drift` findings before it say what and where) and applied nothing. Run `pgshift drift`, put each
+change in a new migration or undo it, then migrate.
+
 ### snapshot-failed
 *error* — `snapshot` could not read the schema from the database, or could not write DATABASE.md (the
 message says which); check the folder's permissions or `snapshot_path`.

@@ -44,6 +44,13 @@ class DriftError(PgshiftError):
     exit_code = 2
 
 
+class DatabaseDriftedError(PgshiftError):
+    """`migrate --check-drift` found drift and applied nothing: a migration written against the schema the
+    files describe may fail, or do something else, on the schema the database really has."""
+
+    code = "database-drifted"
+
+
 @dataclass(frozen=True)
 class DefinedIn:
     """The applied migration that last created or changed the object: where to look, and where to fix."""
@@ -153,6 +160,17 @@ def drift(settings: Settings) -> DriftResult:
         live_conn.close()
     items, ignored = _items(diff_schemas(expected, live), expected, live, replay, settings.drift_ignore)
     return DriftResult(tuple(items), tuple(problems), tuple(m.version for m in replay), ignored, where, why)
+
+
+def refuse_if_drifted(settings: Settings) -> DriftResult:
+    """The gate before `migrate`: the drift result when there is none, else DatabaseDriftedError with each item."""
+    result = drift(settings)
+    if result.drifted:
+        raise DatabaseDriftedError(
+            f"the database has drifted from its applied migrations ({len(result.items)} difference(s)); "
+            "nothing was applied", findings=[item.finding() for item in result.items],
+            help="run 'pgshift drift' for the details; put each change in a new migration or undo it, then migrate")
+    return result
 
 
 def _files_to_replay(rows, files: dict[str, MigrationFile]) -> tuple[list[MigrationFile], list[Finding]]:

@@ -97,3 +97,22 @@ def test_an_applied_file_that_no_longer_replays_stops_with_exit_2_and_says_where
     assert "error[drift-failed]: cannot replay the applied migrations" in err
     with psycopg.connect(project.database_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgshift_verify_%'").fetchone() == (0,)
+
+
+def test_migrate_check_drift_refuses_a_drifted_database_and_applies_nothing(project, capsys):
+    _migrated(project, capsys)
+    write_migration(project, "2024-01-02_1000_add_name.sql",
+                    "ALTER TABLE users ADD COLUMN name text;\n-- ROLLBACK:\n-- ALTER TABLE users DROP COLUMN name;\n")
+    _by_hand(project, "DROP INDEX users_email_idx")
+    assert _cli(project, "migrate", "--check-drift") == 1
+    err = capsys.readouterr().err
+    assert ("migrations/2024-01-01_1000_create_users.sql:2:1: error[schema-drift]: index public.users_email_idx is "
+            "missing from the database (the applied migrations create it)") in err
+    assert ("error[database-drifted]: the database has drifted from its applied migrations (1 difference(s)); "
+            "nothing was applied") in err
+    assert _cli(project, "list", "--json") == 0
+    assert [m["version"] for m in json.loads(capsys.readouterr().out)["migrations"] if m["state"] == "pending"] \
+        == ["2024-01-02_1000_add_name"]
+    _by_hand(project, "CREATE INDEX users_email_idx ON users (email)")
+    assert _cli(project, "migrate", "--check-drift") == 0
+    assert "Applied 1 migration(s)" in capsys.readouterr().out
