@@ -168,7 +168,7 @@ def refuse_if_drifted(settings: Settings) -> DriftResult:
     if result.drifted:
         raise DatabaseDriftedError(
             f"the database has drifted from its applied migrations ({len(result.items)} difference(s)); "
-            "nothing was applied", findings=[item.finding() for item in result.items],
+            "nothing was applied", findings=[replace(item.finding(), help=None) for item in result.items],
             help="run 'pgshift drift' for the details; put each change in a new migration or undo it, then migrate")
     return result
 
