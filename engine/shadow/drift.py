@@ -124,6 +124,9 @@ class DriftResult:
     ignored: int  # differences left out by drift_ignore
     scratch_server: str
     fallback_reason: str | None = None
+    # Set when the replay ran on another PostgreSQL major version than the database's (the embedded one, as
+    # the role may not create databases): PostgreSQL prints views and privileges differently across versions.
+    version_warning: str | None = None
 
     @property
     def drifted(self) -> bool:
@@ -136,7 +139,7 @@ class DriftResult:
     def to_dict(self, root: Path | None = None) -> dict:
         return {"ok": not self.drifted, "drifted": self.drifted, "applied": list(self.applied),
                 "ignored": self.ignored, "scratch_server": self.scratch_server,
-                "fallback_reason": self.fallback_reason,
+                "fallback_reason": self.fallback_reason, "version_warning": self.version_warning,
                 "drift": [item.to_dict(root) for item in self.items],
                 "problems": [f.to_dict(root) for f in self.problems]}
 
@@ -152,14 +155,24 @@ def drift(settings: Settings) -> DriftResult:
         files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
         replay, problems = _files_to_replay(rows, files)
         live = read_schema(live_conn, tracking_table=settings.tracking_table)
-        expected, where, why = _replayed_schema(settings, live_conn, target, replay)
+        expected, where, why, scratch_version = _replayed_schema(settings, live_conn, target, replay)
+        warning = _version_warning(db.server_version(live_conn), scratch_version)
     except psycopg.Error as exc:
         raise DriftError(f"drift stopped: {db.redact(str(exc).strip())}",
                          help="check that the role may read the catalog and create and drop databases") from exc
     finally:
         live_conn.close()
     items, ignored = _items(diff_schemas(expected, live), expected, live, replay, settings.drift_ignore)
-    return DriftResult(tuple(items), tuple(problems), tuple(m.version for m in replay), ignored, where, why)
+    return DriftResult(tuple(items), tuple(problems), tuple(m.version for m in replay), ignored, where, why,
+                       warning)
+
+
+def _version_warning(live: int, scratch: int) -> str | None:
+    if live // 10000 == scratch // 10000:
+        return None
+    return (f"the replay ran on PostgreSQL {scratch // 10000} and the database is PostgreSQL {live // 10000}: "
+            "what PostgreSQL prints differently across versions (view definitions, privileges) may show as drift; "
+            "grant the role CREATEDB so that the replay runs on the database's own server")
 
 
 def refuse_if_drifted(settings: Settings) -> DriftResult:
@@ -169,7 +182,8 @@ def refuse_if_drifted(settings: Settings) -> DriftResult:
         raise DatabaseDriftedError(
             f"the database has drifted from its applied migrations ({len(result.items)} difference(s)); "
             "nothing was applied", findings=[replace(item.finding(), help=None) for item in result.items],
-            help="run 'pgshift drift' for the details; put each change in a new migration or undo it, then migrate")
+            help="run 'pgshift drift' for the details; put each change in a new migration or undo it, then migrate"
+                 + (f" (note: {result.version_warning})" if result.version_warning else ""))
     return result
 
 
@@ -193,7 +207,7 @@ def _files_to_replay(rows, files: dict[str, MigrationFile]) -> tuple[list[Migrat
 
 
 def _replayed_schema(settings: Settings, live: psycopg.Connection, target: db.Target,
-                     replay: list[MigrationFile]) -> tuple[Schema, str, str | None]:
+                     replay: list[MigrationFile]) -> tuple[Schema, str, str | None, int]:
     """The schema the applied migrations give, read from a scratch database dropped afterwards."""
     admin, fallback = live, None
     if target.embedded:
@@ -214,9 +228,10 @@ def _replayed_schema(settings: Settings, live: psycopg.Connection, target: db.Ta
                                      help="drift compares with what the applied files give; this one does not run "
                                           "on an empty database any more")
             schema = read_schema(scratch.conn, tracking_table=settings.tracking_table)
+            version = db.server_version(scratch.conn)
         finally:
             scratch.close()
-    return schema, where, fallback.why if fallback is not None and not target.embedded else None
+    return schema, where, fallback.why if fallback is not None and not target.embedded else None, version
 
 
 # --------------------------------------------------------------------------------------------- the comparison

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace, ctx) -> int:
     why = f", because {result.fallback_reason}" if result.fallback_reason else ""
     ctx.note(f"pgshift: replayed {len(result.applied)} applied migration(s) in a scratch database on "
              f"{result.scratch_server}{why} (dropped afterwards)")
+    if result.version_warning:
+        ctx.note(f"pgshift: warning: {result.version_warning}")
     if output == "json":
         ctx.json_output = True
         ctx.emit_json(result.to_dict(root))
