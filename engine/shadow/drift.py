@@ -346,7 +346,8 @@ def render_markdown(result: DriftResult, root: Path | None = None) -> str:
             where = (f"`{relative_path(item.defined_in.path, root)}:{item.defined_in.span.start.line + 1}`"
                      if item.defined_in else "")
             what = {ADDED: "added by hand", REMOVED: "missing"}.get(item.change, f"{item.attribute} changed")
-            lines.append(f"| {item.kind} | `{item.name}` | {what} | {where} |")
+            name = item.name.replace("|", "\\|")  # a quoted name may hold a pipe, which would end the cell
+            lines.append(f"| {item.kind} | `{name}` | {what} | {where} |")
     if result.problems:
         lines += ["", "Applied files that are not what was applied:", ""]
         lines += [f"- {f.render(root).splitlines()[0]}" for f in result.problems]

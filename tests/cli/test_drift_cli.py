@@ -116,3 +116,10 @@ def test_migrate_check_drift_refuses_a_drifted_database_and_applies_nothing(proj
     _by_hand(project, "CREATE INDEX users_email_idx ON users (email)")
     assert _cli(project, "migrate", "--check-drift") == 0
     assert "Applied 1 migration(s)" in capsys.readouterr().out
+
+
+def test_a_name_with_a_pipe_keeps_the_markdown_table_whole(project, capsys):
+    _migrated(project, capsys)
+    _by_hand(project, 'CREATE TABLE "a|b" (id int)')
+    assert _cli(project, "drift", "--format", "markdown") == 1
+    assert "| table | `public.a\\|b` | added by hand |  |\n" in capsys.readouterr().out
