@@ -247,7 +247,8 @@ def _items(differences: list[Difference], expected: Schema, live: Schema, replay
             continue
         if d.kind not in _RELATION_KINDS and (finder.relation(d), d.change) in whole:
             continue
-        if any(fnmatch.fnmatchcase(name, pattern) for name in _names(d) for pattern in ignore):
+        names = _names(d) + ([owner] if d.kind == "index" and (owner := finder.relation(d)) else [])
+        if any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in ignore):
             ignored += 1
             continue
         change = {"added": ADDED, "removed": REMOVED}.get(d.change, CHANGED)

@@ -105,13 +105,13 @@ def test_changes_made_by_hand_are_found_each_named_with_the_migration_that_defin
 def test_drift_ignore_patterns_leave_out_matching_names(project):
     _applied(project)
     _by_hand(project, "CREATE TABLE tmp_import (line text)", "ALTER TABLE customers ADD COLUMN scratch_note text",
-             "CREATE TABLE kept (id int)")
+             "CREATE TABLE kept (id int)", "CREATE INDEX orders_customer_idx ON orders (customer_id)")
     (project.project_root / "pgshift.toml").write_text(
-        'drift_ignore = ["public.tmp_*", "public.customers.scratch_*"]\n', encoding="utf-8")
+        'drift_ignore = ["public.tmp_*", "public.customers.scratch_*", "public.orders"]\n', encoding="utf-8")
     settings = load_settings(project.project_root, database_url=project.database_url, environ={})
     result = drift(settings)
     assert [(i.kind, i.name) for i in result.items] == [("table", "public.kept")]
-    assert result.ignored == 2  # the table (with its column) and the customers column
+    assert result.ignored == 3  # the table (with its column), the customers column, the index on orders
 
 
 def test_objects_an_extension_owns_are_not_drift(project):
