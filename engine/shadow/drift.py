@@ -151,9 +151,10 @@ def drift(settings: Settings) -> DriftResult:
     target = db.resolve_target(settings)
     live_conn = db.connect(target)
     try:
-        rows = [row for row in tracking.read_applied(live_conn, settings) if row.state == APPLIED]
+        rows = tracking.read_applied(live_conn, settings)
         files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
-        replay, problems = _files_to_replay(rows, files)
+        replay, problems = _files_to_replay([row for row in rows if row.state == APPLIED], files)
+        problems += [_not_replayed(row, files.get(row.version)) for row in rows if row.state != APPLIED]
         live = read_schema(live_conn, tracking_table=settings.tracking_table)
         expected, where, why, scratch_version = _replayed_schema(settings, live_conn, target, replay)
         warning = _version_warning(db.server_version(live_conn), scratch_version)
@@ -204,6 +205,15 @@ def _files_to_replay(rows, files: dict[str, MigrationFile]) -> tuple[list[Migrat
             problems.append(applied_file_changed(row.version, migration.path, row.applied_at))
         replay.append(migration)
     return replay, problems
+
+
+def _not_replayed(row, migration: MigrationFile | None) -> Finding:
+    """A run recorded as failed (or still running) is not replayed, yet what it ran before it stopped is in
+    the database (a no-transaction migration's earlier statements): that shows as drift, and this says why."""
+    return Finding("migration-failed", Severity.WARNING,
+                   f"{row.version} is recorded as {row.state}, so it was not replayed: what it ran before it stopped "
+                   "shows as drift", migration.path if migration else None,
+                   help=f"fix it and run 'pgshift migrate' again, or clear the record with 'pgshift repair {row.version}'")
 
 
 def _replayed_schema(settings: Settings, live: psycopg.Connection, target: db.Target,

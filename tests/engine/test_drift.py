@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from engine.config import load_settings
-from engine.errors import ConfigError
+from engine.errors import ConfigError, PgshiftError
 from engine.runner import migrate
 from engine.shadow.drift import ADDED, CHANGED, REMOVED, drift
 from tests.conftest import write_migration
@@ -181,3 +181,20 @@ def test_a_role_that_may_not_create_databases_compares_on_the_embedded_server(pr
         stop_embedded(settings.embedded_dir)
         _by_hand(project, f'REVOKE ALL ON system.schema_migrations FROM "{role}"',
                  f'REVOKE ALL ON SCHEMA system FROM "{role}"', f'DROP ROLE "{role}"')
+
+
+def test_a_run_recorded_as_failed_is_not_replayed_and_drift_says_why(project):
+    _applied(project)
+    write_migration(project, "2024-01-03_1000_half.sql", """-- pgshift: no-transaction
+CREATE TABLE half_done (id int);
+CREATE INDEX CONCURRENTLY half_missing_idx ON no_such_table (id);
+-- ROLLBACK:
+-- DROP TABLE half_done;
+""")
+    with pytest.raises(PgshiftError):
+        migrate(project)
+    result = drift(project)
+    assert [(f.code, f.message) for f in result.problems] == [(
+        "migration-failed", "2024-01-03_1000_half is recorded as failed, so it was not replayed: what it ran before "
+                            "it stopped shows as drift")]
+    assert [(i.kind, i.name, i.change) for i in result.items] == [("table", "public.half_done", ADDED)]
