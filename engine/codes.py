@@ -67,7 +67,8 @@ INVALID. Run `DROP INDEX CONCURRENTLY name;`, then `pgshift migrate` again.
 ### migration-failed
 *error* — PostgreSQL rejected the migration; placed at PostgreSQL's error position, or on the failing
 statement when PostgreSQL gives none. The migration was rolled back (or, without a transaction, is recorded as
-failed with the number of statements that ran). In the editor it also marks a migration recorded as failed.
+failed with the number of statements that ran). In the editor it also marks a migration recorded as failed;
+`drift` warns of one, which it does not replay (what it ran before it stopped shows as drift).
 
 ### rollback-failed
 *error* — the ROLLBACK block failed when run by `rollback` or `verify`; placed in the commented block.
