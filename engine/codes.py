@@ -74,7 +74,8 @@ INVALID. Run `DROP INDEX CONCURRENTLY name;`, then `pgshift migrate` again.
 ### migration-failed
 *error* — PostgreSQL rejected the migration; placed at PostgreSQL's error position, or on the failing
 statement when PostgreSQL gives none. The migration was rolled back (or, without a transaction, is recorded as
-failed with the number of statements that ran). In the editor it also marks a migration recorded as failed.
+failed with the number of statements that ran). In the editor it also marks a migration recorded as failed;
+`drift` warns of one, which it does not replay (what it ran before it stopped shows as drift).
 
 ### rollback-failed
 *error* — the ROLLBACK block failed when run by `rollback` or `verify`; placed in the commented block.
@@ -107,6 +108,13 @@ verify against a server that has the extension.
 ### lock-timeout
 *error* — the migration waited longer than `lock_timeout` for a lock (another session holds a conflicting
 one) and was rolled back. Retry later, raise `lock_timeout`, or set `lock_retries`.
+
+### schema-drift
+*error* — `pgshift drift` found an object whose definition in the live database is not what the applied
+migrations give when replayed in a scratch database: a column added by hand, an index dropped, a default, a
+function body, a view, a grant or a comment changed. It is placed on the statement of the applied migration that
+last created or changed the object, where that is known. Put the change in a new migration, or undo it by hand;
+add the name to `drift_ignore` if pgshift should not own it.
 
 ### invalid-json
 *error* — `pgshift init` found a JSON file (`.cursor/mcp.json`, `.cursor/hooks.json`, `package.json`) it cannot
@@ -172,6 +180,16 @@ or could not be asked. Nothing ran.
 ### verify-failed
 *error* — `verify` could not work with its scratch database (create, connect, read the catalog, drop); the
 migrations themselves were not judged. Check that the role may create and drop databases on the server.
+
+### drift-failed
+*error* — `drift` could not compare: the applied migrations do not replay on an empty scratch database (the
+finding says where), or the scratch database could not be created, read or dropped. Nothing was changed. Exit
+code 2, so that a CI gate never reads "could not compare" as "drifted" (1).
+
+### database-drifted
+*error* — `migrate --check-drift` found the database's schema different from what its applied migrations give
+(the `schema-drift` findings before it say what and where) and applied nothing. Run `pgshift drift`, put each
+change in a new migration or undo it, then migrate.
 
 ### snapshot-failed
 *error* — `snapshot` could not read the schema from the database, or could not write DATABASE.md (the

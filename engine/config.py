@@ -43,6 +43,7 @@ class Settings:
     mcp_confirm_migrate: str = "risky"
     mcp_confirmation_tokens: bool = False
     shadow_database_url: str | None = None  # where `trace` builds its shadow databases; None: the embedded server
+    drift_ignore: tuple[str, ...] = ()  # glob patterns on schema-qualified names that `drift` leaves out
 
     @property
     def tracking_schema(self) -> str:
@@ -118,6 +119,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "mcp_confirm_migrate": ((str,), "one of \"risky\", \"data-loss\", \"always\" or \"never\""),
     "mcp_confirmation_tokens": ((bool,), "true or false (without quotes)"),
     "shadow_database_url": ((str,), "a connection string to a server where pgshift may create databases"),
+    "drift_ignore": ((list,), "a list of glob patterns on schema-qualified names, like [\"public.tmp_*\"]"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -146,6 +148,10 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
         if not isinstance(level, str):
             raise ConfigError(f"{where}: [rules] {code} must be a string (error, warning, info, hint or off), "
                               f"not {_toml_type(level)} {level!r}", help=f"fix [tool.pgshift.rules] in {where}")
+    for pattern in table.get("drift_ignore") or []:
+        if not isinstance(pattern, str):
+            raise ConfigError(f"{where}: drift_ignore must list strings, not {_toml_type(pattern)} {pattern!r}",
+                              help='e.g. drift_ignore = ["public.tmp_*", "audit.*"]')
 
 
 # PostgreSQL's time units for an integer setting in milliseconds, and the largest value it takes (INT_MAX):
@@ -259,6 +265,7 @@ def load_settings(
         mcp_confirmation_tokens=table.get("mcp_confirmation_tokens", False),
         embedded_dir=root / ".pgshift",
         shadow_database_url=table.get("shadow_database_url") or None,
+        drift_ignore=tuple(table.get("drift_ignore", ())),
     )
 
 

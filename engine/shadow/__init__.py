@@ -1,1 +1,1 @@
-"""The shadow database: the schema as of any point of the migration history, and traces of migrations in it."""
+"""Throw-away databases that show what PostgreSQL will do with migrations: the shadow and its traces, verify, drift."""

@@ -24,12 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-out-of-order", action="store_true",
                         help="apply pending files that sort before the newest applied one")
     parser.add_argument("--backup", action="store_true", help="pg_dump the database first (see `pgshift backup`)")
+    parser.add_argument("--check-drift", action="store_true",
+                        help="refuse to apply anything when the database has drifted (see `pgshift drift`)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
     describe_database(ctx)
+    if args.check_drift:
+        from engine.shadow.drift import refuse_if_drifted
+        refuse_if_drifted(settings)
     if args.backup and not args.dry_run:
         from engine.backup import backup
         made = backup(settings)
