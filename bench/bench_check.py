@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.config import Settings  # noqa: E402
-from engine.lint import check, check_text  # noqa: E402
+from engine.analysis.lint import check, check_text  # noqa: E402
 
 TEMPLATES = [
     ("create_{t}", "CREATE TABLE {t} (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    name text NOT NULL,\n"
@@ -96,7 +96,7 @@ def main() -> int:
         in_process = timed(lambda: check(settings), 5)  # warm cache after the first run
         print(f"set: {len(files)} files, ~{statements} statements")
         print(f"pgshift check (CLI, process):   median {statistics.median(ours) * 1000:.0f} ms")
-        print(f"engine.lint.check (in-process): first {in_process[0] * 1000:.0f} ms, "
+        print(f"engine.analysis.lint.check (in-process): first {in_process[0] * 1000:.0f} ms, "
               f"warm median {statistics.median(in_process[1:]) * 1000:.0f} ms")
         squawk = Path(args.squawk)
         if squawk.exists():

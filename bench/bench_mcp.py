@@ -48,7 +48,7 @@ def fresh_database(admin: str) -> str:
 def make_project(url: str, files: int) -> Path:
     """`files` small migrations, all applied, so list_migrations merges 1,000 files with 1,000 rows."""
     from engine.config import load_settings
-    from engine.runner import migrate
+    from engine.database.runner import migrate
 
     root = Path(tempfile.mkdtemp(prefix="pgshift-bench-mcp-"))
     folder = root / "migrations"

@@ -143,7 +143,7 @@ def measure(admin: str, items, rounds: int, dbmate: str | None, label: str) -> d
                                                         "migrate"], cwd=ROOT))
                 elif tool == "engine":  # the same migrate in this process: no interpreter start, no imports
                     from engine.config import load_settings
-                    from engine.runner import migrate
+                    from engine.database.runner import migrate
                     settings = load_settings(work / "pgshift", database_url=url, environ={})
                     started = time.perf_counter()
                     migrate(settings)
@@ -183,8 +183,8 @@ def measure_list(admin: str, count: int) -> None:
     try:
         with psycopg.connect(url, autocommit=True) as conn:  # half applied: realistic tracking table
             from engine.config import load_settings
-            from engine import tracking
-            from engine.files import discover
+            from engine.database import tracking
+            from engine.analysis.files import discover
             settings = load_settings(work, database_url=url, environ={})
             tracking.ensure_table(conn, settings)
             with conn.cursor() as cur:

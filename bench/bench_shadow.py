@@ -23,8 +23,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import files as migration_files  # noqa: E402
-from engine import sql as sql_parser  # noqa: E402
+from engine.analysis import files as migration_files  # noqa: E402
+from engine.analysis import sql as sql_parser  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.shadow.cache import TEMPLATE_PREFIX, ShadowServer, build, chain_keys, template_name  # noqa: E402
 from engine.shadow.trace import trace, trace_migration  # noqa: E402

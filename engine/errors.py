@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.findings import Finding
+from engine.analysis.findings import Finding
 
 
 class PgshiftError(Exception):

@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping
 
 from engine.errors import ConfigError
-from engine.files import NAME_RE
-from engine.findings import Finding, Severity, Span
+from engine.analysis.files import NAME_RE
+from engine.analysis.findings import Finding, Severity, Span
 
 MCP_SERVER_NAME = "pgshift"
 HOOK_EVENT = "beforeMCPExecution"

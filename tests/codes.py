@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DOCUMENTATION = REPO / "engine" / "codes.py"  # it writes codes as it documents them: not an emitter
+DOCUMENTATION = REPO / "engine" / "analysis" / "codes.py"  # it writes codes as it documents them: not an emitter
 _ERROR_TEXT_RE = re.compile(r"error\[([a-z0-9-]+)\]")
 _Function = (ast.FunctionDef, ast.AsyncFunctionDef)
 

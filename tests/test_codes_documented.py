@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.codes import END, START, code_docs, render_codes_markdown
+from engine.analysis.codes import END, START, code_docs, render_codes_markdown
 from engine.config import load_settings
-from engine.lint import documented_codes
-from engine.rules import all_rules
+from engine.analysis.lint import documented_codes
+from engine.analysis.rules import all_rules
 from server.cli.main import main
 from server.lsp.hover import hover_for
 from tests.codes import REPO, emitted_codes
@@ -33,7 +33,7 @@ def test_every_code_in_the_source_can_be_traced():
 
 def test_every_code_the_source_emits_is_documented():
     missing = {code: where for code, where in EMITTED.found.items() if code not in documented_codes()}
-    assert missing == {}, "document these in engine/codes.py (FINDINGS or ERRORS): " + ", ".join(
+    assert missing == {}, "document these in engine/analysis/codes.py (FINDINGS or ERRORS): " + ", ".join(
         f"{code} ({where})" for code, where in sorted(missing.items()))
 
 
@@ -60,7 +60,7 @@ def test_docs_rules_md_has_a_section_for_each_code_and_is_generated_from_the_cat
     assert sorted(set(EMITTED.found) - headings) == []
     assert text[text.index(START):text.index(END) + len(END)] == render_codes_markdown(), (
         "docs/rules.md is out of date: run .venv/bin/python -c \"from pathlib import Path; "
-        "from engine.codes import update_codes_doc; update_codes_doc(Path('docs/rules.md'))\"")
+        "from engine.analysis.codes import update_codes_doc; update_codes_doc(Path('docs/rules.md'))\"")
 
 
 def test_the_scan_finds_codes_however_they_are_passed_and_names_the_ones_it_cannot_trace(tmp_path):

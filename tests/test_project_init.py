@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.files import parse_migration
+from engine.analysis.files import parse_migration
 from engine.project_init import HOOK_MATCHER, Launcher, plan_init, resolve_launcher
 from server.cli.main import main
 

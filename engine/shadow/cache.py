@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import conninfo, sql as pgsql
 
-from engine import db, execution
-from engine import sql as sql_parser
+from engine.database import db, execution
+from engine.analysis import sql as sql_parser
 from engine.config import Settings
 from engine.errors import PgshiftError
-from engine.files import MigrationFile
-from engine.findings import Finding, LineIndex, Severity
-from engine.runner import SESSION_RESET
+from engine.analysis.files import MigrationFile
+from engine.analysis.findings import Finding, LineIndex, Severity
+from engine.database.runner import SESSION_RESET
 
 TEMPLATE_PREFIX = "pgshift_shadow_"
 WORK_PREFIX = "pgshift_shadowwork_"

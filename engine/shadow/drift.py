@@ -18,18 +18,20 @@ from pathlib import Path
 
 import psycopg
 
-from engine import db, relations, tracking
-from engine import files as migration_files
-from engine import verify
+from engine.analysis import relations
+
+from engine.database import db, tracking
+from engine.analysis import files as migration_files
+from engine.shadow import verify
 from engine.config import Settings
 from engine.errors import PgshiftError
-from engine.files import MigrationFile
-from engine.findings import FILE_START, Finding, LineIndex, Severity, Span, relative_path
-from engine.records import APPLIED
-from engine.schema_diff import Difference, diff_schemas
-from engine.snapshot import Schema, read_schema
-from engine.sql import analyse
-from engine.status import applied_file_changed, applied_file_missing
+from engine.analysis.files import MigrationFile
+from engine.analysis.findings import FILE_START, Finding, LineIndex, Severity, Span, relative_path
+from engine.database.records import APPLIED
+from engine.shadow.schema_diff import Difference, diff_schemas
+from engine.database.snapshot import Schema, read_schema
+from engine.analysis.sql import analyse
+from engine.database.status import applied_file_changed, applied_file_missing
 
 SCHEMA_DRIFT = "schema-drift"
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"  # as the live database has it, against the migrations

@@ -6,7 +6,7 @@ data, so how long traffic waits depends on the table's size in production, but t
 
 from __future__ import annotations
 
-from engine.findings import Finding, Severity, Span
+from engine.analysis.findings import Finding, Severity, Span
 from engine.shadow import locks as lock_words
 from engine.shadow.trace import REWRITE, SCAN, MigrationTrace, StatementTrace
 

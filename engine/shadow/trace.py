@@ -15,18 +15,18 @@ from typing import Callable
 
 import psycopg
 
-from engine import db, execution
-from engine import files as migration_files
-from engine import sql as sql_parser
+from engine.database import db, execution
+from engine.analysis import files as migration_files
+from engine.analysis import sql as sql_parser
 from engine.config import Settings
 from engine.errors import MigrationFileError, UsageError
-from engine.files import MigrationFile
-from engine.findings import Finding, LineIndex, Severity, Span, relative_path
-from engine.schema_diff import diff_schemas
+from engine.analysis.files import MigrationFile
+from engine.analysis.findings import Finding, LineIndex, Severity, Span, relative_path
+from engine.shadow.schema_diff import diff_schemas
 from engine.shadow import locks as lock_words
 from engine.shadow import cache
 from engine.shadow.cache import Replay, ShadowServer, chain_keys, template_name
-from engine.snapshot import Schema, read_schema
+from engine.database.snapshot import Schema, read_schema
 
 METADATA, SCAN, REWRITE, NOT_TRACED = "metadata", "scan", "rewrite", "not traced"
 
@@ -305,7 +305,7 @@ def trace(settings: Settings, versions: list[str] | None = None, *,
     Without versions: the migrations not applied on the configured database (read only), or the newest
     when nothing is pending or the database cannot be reached.
     """
-    from engine.verify import _connect_admin, _default_targets, _select
+    from engine.shadow.verify import _connect_admin, _default_targets, _select
 
     files = migration_files.discover(settings.migrations_dir)
     if not files:

@@ -10,7 +10,7 @@ from typing import Any, Callable, TextIO
 
 from engine.config import Settings, load_settings
 from engine.errors import ConfirmationRequiredError
-from engine.findings import Finding
+from engine.analysis.findings import Finding
 from engine.redaction import Redactor
 from server.cli.output import RedactingStream
 

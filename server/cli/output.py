@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def describe_database(ctx: "CliContext") -> None:
     """Say which database a command works on — always, and loudly for the embedded development one."""
-    from engine.db import resolve_target
+    from engine.database.db import resolve_target
     folder = ctx.settings.migrations_dir
     if not folder.is_dir():
         ctx.note(f"pgshift: there is no migrations folder at {folder} (create it with `pgshift init` or "

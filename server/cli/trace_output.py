@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.findings import relative_path
+from engine.analysis.findings import relative_path
 from engine.shadow.locks import BLOCKS_WRITES, sql_name
 from engine.shadow.trace import MigrationTrace, StatementTrace, TraceResult
 

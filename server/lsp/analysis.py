@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Mapping
 
 from engine.config import Settings
-from engine.files import parse_migration
-from engine.findings import Finding
-from engine.records import APPLIED, AppliedMigration
-from engine.status import drift_findings
+from engine.analysis.files import parse_migration
+from engine.analysis.findings import Finding
+from engine.database.records import APPLIED, AppliedMigration
+from engine.database.status import drift_findings
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,11 @@ def file_findings(path: Path, text: str, settings: Settings) -> list[Finding]:
 
     Never raises: an engine bug must cost the user a rule, not the language server.
     """
-    from engine.lint import check_text  # pglast: imported on first use, after `initialize` was answered
+    from engine.analysis.lint import check_text  # pglast: imported on first use, after `initialize` was answered
     try:
         return list(check_text(path, text, settings))
     except Exception:  # noqa: BLE001 - keep the format checks when a rule crashes
-        log.exception("engine.lint.check_text failed on %s; falling back to format checks", path)
+        log.exception("engine.analysis.lint.check_text failed on %s; falling back to format checks", path)
     return list(parse_migration(path, text).findings)
 
 

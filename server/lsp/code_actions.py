@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from engine import scaffold
+from engine.analysis import scaffold
 from engine.config import Settings
-from engine.files import ROLLBACK_MARKER, parse_migration
-from engine.findings import Edit, Finding, Fix, LineIndex, Position, Span
+from engine.analysis.files import ROLLBACK_MARKER, parse_migration
+from engine.analysis.findings import Edit, Finding, Fix, LineIndex, Position, Span
 from server.lsp.convert import from_range, newline_of, split_lines, to_code_action, to_diagnostic
 from server.lsp.project import path_to_uri
 
@@ -122,8 +122,8 @@ def add_rollback_fix(text: str, path: Path) -> Fix | None:
 
 
 def _rollback_block(forward_sql: str) -> str:
-    """`-- ROLLBACK:` and commented inverse SQL, from engine.inference."""
-    from engine.inference import infer_rollback, rollback_block
+    """`-- ROLLBACK:` and commented inverse SQL, from engine.analysis.inference."""
+    from engine.analysis.inference import infer_rollback, rollback_block
     block = rollback_block(infer_rollback(forward_sql))
     if not block.lstrip().upper().startswith("-- ROLLBACK:"):
         block = f"{ROLLBACK_MARKER}\n{block}"
@@ -142,7 +142,7 @@ def suppress_fix(text: str, finding: Finding) -> Fix:
 
 def _statement_start_line(text: str, finding: Finding) -> int:
     """The line where the finding's statement begins (its first token), or the finding's own line."""
-    from engine import sql as engine_sql
+    from engine.analysis import sql as engine_sql
 
     migration_text = text[1:] if text.startswith("\ufeff") else text
     index = LineIndex(migration_text)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from engine.files import parse_migration
-from engine.records import APPLIED, FAILED, RUNNING
+from engine.analysis.files import parse_migration
+from engine.database.records import APPLIED, FAILED, RUNNING
 from server.lsp.analysis import DatabaseView
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from engine import scaffold
+from engine.analysis import scaffold
 from engine.config import Settings
 from engine.errors import PgshiftError
 from engine.redaction import redact
@@ -28,7 +28,7 @@ from server.lsp.project import path_to_uri, uri_to_path
 from server.lsp.server import PgshiftLanguageServer  # at run time: pygls reads command annotations
 
 if TYPE_CHECKING:
-    from engine import runner
+    from engine.database import runner
     from server.lsp.projects import LiveProject
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def plain(value: Any, root: Path | None) -> Any:
 
 
 def describe_event(event: "runner.Event") -> str:
-    from engine import runner
+    from engine.database import runner
 
     if isinstance(event, runner.Started):
         return f"applying {event.version}" + (" (no transaction)" if event.no_transaction else "")
@@ -131,7 +131,7 @@ async def after_database_change(ls: PgshiftLanguageServer, live: "LiveProject") 
 def register(ls: PgshiftLanguageServer) -> None:
     @ls.command("pgshift.migrate")
     async def migrate(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        from engine import runner
+        from engine.database import runner
 
         options = arguments_of(ls, "pgshift.migrate", args).options
         live = await project_of(ls, options)
@@ -152,7 +152,7 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.list")
     async def list_(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        from engine import status
+        from engine.database import status
 
         options = arguments_of(ls, "pgshift.list", args).options
         settings = (await project_of(ls, options)).project.settings
@@ -165,7 +165,7 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.rollback")
     async def rollback(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        from engine import runner
+        from engine.database import runner
 
         options = arguments_of(ls, "pgshift.rollback", args).options
         live = await project_of(ls, options)
@@ -207,7 +207,7 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.snapshot")
     async def snapshot(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        from engine.snapshot import snapshot as take_snapshot
+        from engine.database.snapshot import snapshot as take_snapshot
 
         options = arguments_of(ls, "pgshift.snapshot", args).options
         settings = (await project_of(ls, options)).project.settings
@@ -219,7 +219,7 @@ def register(ls: PgshiftLanguageServer) -> None:
 
     @ls.command("pgshift.verify")
     async def verify(ls: PgshiftLanguageServer, *args: Any) -> dict:
-        from engine.verify import verify as run_verify
+        from engine.shadow.verify import verify as run_verify
 
         given = arguments_of(ls, "pgshift.verify", args)
         versions = given.rest or None

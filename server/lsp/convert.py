@@ -7,7 +7,7 @@ from typing import Sequence
 
 from lsprotocol import types
 
-from engine.findings import Edit, Finding, Fix, Position, Severity, Span
+from engine.analysis.findings import Edit, Finding, Fix, Position, Severity, Span
 
 UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16,
                       types.PositionEncodingKind.Utf32)

@@ -22,7 +22,7 @@ from engine.redaction import redact
 from server.lsp.analysis import DatabaseView
 
 if TYPE_CHECKING:
-    from engine.tracking import AppliedMigration
+    from engine.database.tracking import AppliedMigration
     from server.lsp.project import Project
     from server.lsp.server import PgshiftLanguageServer
 
@@ -72,7 +72,7 @@ def read_state(settings: Settings, known: str | None) -> tuple[str | None, list[
     The engine's database modules (psycopg) are imported here, on first use, so that `initialize` is answered
     without waiting for them.
     """
-    from engine import db, tracking
+    from engine.database import db, tracking
 
     with db.session(settings) as (conn, _target):
         fingerprint = tracking.fingerprint(conn, settings)

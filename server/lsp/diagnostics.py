@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from engine.config import Settings
-from engine.findings import Finding
+from engine.analysis.findings import Finding
 from server.lsp import analysis
 from server.lsp.convert import split_lines, to_diagnostic
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from lsprotocol import types
 
-from engine.findings import Finding, Position
+from engine.analysis.findings import Finding, Position
 from server.lsp.convert import from_position, split_lines
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def codes_at(at: Position, lines: list[str], findings: Iterable[Finding]) -> list[str]:
     """Pure: the rule ids of an ignore comment on this line, else of the findings whose range holds `at`."""
-    from engine.lint import ignored_codes
+    from engine.analysis.lint import ignored_codes
     named = ignored_codes(lines[at.line]) if at.line < len(lines) else ()
     found = named or tuple(f.code for f in findings if f.span.start <= at <= f.span.end)
     return list(dict.fromkeys(found))
@@ -25,7 +25,7 @@ def codes_at(at: Position, lines: list[str], findings: Iterable[Finding]) -> lis
 
 def hover_for(codes: list[str], settings: "Settings") -> types.Hover | None:
     """The documentation of the codes: rules and every other code pgshift reports (file-name, ...) alike."""
-    from engine.lint import documented_codes, rule_catalog
+    from engine.analysis.lint import documented_codes, rule_catalog
     known = documented_codes()
     documented = [code for code in codes if code in known]
     if not documented:

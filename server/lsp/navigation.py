@@ -16,8 +16,8 @@ from server.lsp.convert import from_position, split_lines, to_range
 from server.lsp.project import path_to_uri
 
 if TYPE_CHECKING:
-    from engine.files import MigrationFile
-    from engine.relations import RelationRef
+    from engine.analysis.files import MigrationFile
+    from engine.analysis.relations import RelationRef
     from server.lsp.server import OpenMigration, PgshiftLanguageServer
 
 
@@ -25,7 +25,7 @@ def project_migrations(ls: "PgshiftLanguageServer", opened: "OpenMigration",
                        current: "MigrationFile") -> dict[Path, "MigrationFile"]:
     """Every migration of the document's project by path, open documents as the editor has them (unsaved edits
     too); `current` is the document asked about, already parsed."""
-    from engine.files import discover, parse_migration
+    from engine.analysis.files import discover, parse_migration
     migrations = {m.path: m for m in discover(opened.live.project.settings.migrations_dir)}
     for path in list(migrations):
         document = ls.document(path_to_uri(path)) if path != current.path else None
@@ -46,8 +46,8 @@ def register(ls: "PgshiftLanguageServer") -> None:
         opened = await ls.open_migration(params.text_document.uri)
         if opened is None:
             return None, None, None
-        from engine.files import parse_migration
-        from engine.relations import relation_at
+        from engine.analysis.files import parse_migration
+        from engine.analysis.relations import relation_at
         current = parse_migration(opened.path, opened.text)
         at = from_position(params.position, split_lines(opened.text), ls.encoding)
         return opened, current, await asyncio.to_thread(relation_at, current, at)
@@ -59,7 +59,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
             return None
 
         def find() -> types.Location | None:
-            from engine.relations import definition as find_definition
+            from engine.analysis.relations import definition as find_definition
             migrations = project_migrations(ls, opened, current)
             found = find_definition(migrations.values(), relation, current.version)
             return to_location(found, migrations, ls.encoding) if found else None
@@ -73,7 +73,7 @@ def register(ls: "PgshiftLanguageServer") -> None:
             return None
 
         def find() -> list[types.Location]:
-            from engine.relations import CREATES, references as find_references
+            from engine.analysis.relations import CREATES, references as find_references
             migrations = project_migrations(ls, opened, current)
             refs = find_references(migrations.values(), relation)
             if not params.context.include_declaration:

@@ -10,7 +10,7 @@ from lsprotocol import types
 from server.lsp.convert import split_lines, to_range
 
 if TYPE_CHECKING:
-    from engine.outline import OutlineItem
+    from engine.analysis.outline import OutlineItem
     from server.lsp.server import PgshiftLanguageServer
 
 K = types.SymbolKind
@@ -50,8 +50,8 @@ def register(ls: "PgshiftLanguageServer") -> None:
             return None
 
         def build() -> list[types.DocumentSymbol]:
-            from engine.files import parse_migration
-            from engine.outline import outline  # pglast: imported on first use, like the analysis
+            from engine.analysis.files import parse_migration
+            from engine.analysis.outline import outline  # pglast: imported on first use, like the analysis
             items = outline(parse_migration(opened.path, opened.text))
             return to_symbols(items, split_lines(opened.text), ls.encoding)
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from engine.errors import ConfirmationRequiredError, PgshiftError
-from engine.runner import RollbackPlan
+from engine.database.runner import RollbackPlan
 
 TTL_ENV = "PGSHIFT_MCP_CONFIRMATION_TTL"
 DEFAULT_TTL_SECONDS = 300

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from engine import files as migration_files
-from engine import status
+from engine.analysis import files as migration_files
+from engine.database import status
 from engine.config import Settings
-from engine.status import State
+from engine.database.status import State
 
 # The rules whose finding means rows or objects go away for good.
 DATA_LOSS_CODES = frozenset({"ban-drop-column", "ban-drop-table", "ban-drop-schema", "ban-drop-database",
@@ -103,7 +103,7 @@ def data_loss_findings(settings: Settings, migration: migration_files.MigrationF
     The assistant can write `-- pgshift-ignore ban-drop-table` itself, so the gate does not let one silence
     it: the text is checked with the ignore comments neutralised and the rules at their default levels.
     """
-    from engine.lint import check_text
+    from engine.analysis.lint import check_text
     unsilenced = migration.text.replace("pgshift-ignore", "pgshift-noted")
     found = check_text(migration.path, unsilenced, settings.with_overrides(rules={}))
     return tuple(f"line {f.span.start.line + 1}: {f.message}" if f.span else f.message

@@ -26,7 +26,7 @@ def schema_text(settings: Settings) -> str:
     path = settings.snapshot_path
     if path is not None and path.is_file():
         return path.read_text(encoding="utf-8")
-    from engine.snapshot import snapshot
+    from engine.database.snapshot import snapshot
     try:
         return snapshot(settings, write=False).text
     except PgshiftError as error:
@@ -68,7 +68,7 @@ def migration_resources(settings: Settings) -> list[Resource]:
 
 def rule_text(settings: Settings, rule: str) -> str:
     """A code's documentation as `pgshift rules CODE` prints it: for a rule, what it catches and an example."""
-    from engine.lint import rule_catalog
+    from engine.analysis.lint import rule_catalog
     try:
         [info] = rule_catalog(settings, [rule])
     except PgshiftError as error:

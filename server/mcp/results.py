@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from engine.redaction import redact
-from engine.findings import Finding, Severity
-from engine.status import MigrationStatus, State, StatusReport
+from engine.analysis.findings import Finding, Severity
+from engine.database.status import MigrationStatus, State, StatusReport
 
 
 class FindingResult(BaseModel):

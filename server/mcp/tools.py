@@ -16,12 +16,13 @@ from mcp.server.mcpserver import Context, Elicit, ElicitationResult, MCPServer, 
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from engine import files as migration_files
-from engine import runner, scaffold, status
+from engine.analysis import files as migration_files
+from engine.analysis import scaffold
+from engine.database import runner, status
 from engine.config import Settings
 from engine.redaction import redact
 from engine.errors import PgshiftError, UsageError
-from engine.findings import Finding, Severity
+from engine.analysis.findings import Finding, Severity
 from server.mcp import confirmation, migrate_gate, results, texts
 from server.mcp.errors import tool_errors
 from server.mcp.redaction import redactor_of
@@ -71,12 +72,12 @@ def send_progress(ctx: Context, done: int, message: str) -> None:
 
 
 def analyse(settings: Settings, migration: migration_files.MigrationFile) -> list[Finding]:
-    from engine.lint import check_migration
+    from engine.analysis.lint import check_migration
     return list(check_migration(migration, settings))
 
 
 def analyse_text(settings: Settings, path: Path, text: str) -> list[Finding]:
-    from engine.lint import check_text
+    from engine.analysis.lint import check_text
     return list(check_text(path, text, settings))
 
 
@@ -128,7 +129,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
     async def table_history(
         name: Annotated[str, Field(description="a table, view or sequence: NAME or SCHEMA.NAME")],
     ) -> results.HistoryResult:
-        from engine.relations import Relation, references
+        from engine.analysis.relations import Relation, references
         relation = Relation.parse(name)
         refs = await in_thread(lambda: references(migration_files.discover(settings.migrations_dir), relation))
         files = len({r.path for r in refs})
@@ -173,7 +174,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
         ctx: Context,
         version: Annotated[str, Field(description="the migration's version: its file name without .sql")],
     ) -> results.VerifyResult:
-        from engine.verify import verify
+        from engine.shadow.verify import verify
 
         def on_progress(message: str, verdict: Any) -> None:
             send_progress(ctx, 0, redact(message))
@@ -195,7 +196,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
                  annotations=_hints(destructive=False, idempotent=True))
     @tool_errors(root, results.SnapshotResult)
     async def snapshot() -> results.SnapshotResult:
-        from engine.snapshot import snapshot as write_snapshot
+        from engine.database.snapshot import snapshot as write_snapshot
         made = await in_thread(lambda: write_snapshot(settings))
         shown = relative(made.path, root)
         return results.SnapshotResult(path=shown, changed=made.changed, text=made.text,
@@ -205,7 +206,7 @@ def register_tools(server: MCPServer, settings: Settings, *, read_only: bool) ->
                  annotations=_hints(destructive=False, idempotent=False))
     @tool_errors(root, results.BackupResult)
     async def backup() -> results.BackupResult:
-        from engine.backup import backup as dump
+        from engine.database.backup import backup as dump
         made = await in_thread(lambda: dump(settings))
         data = made.to_dict(root)
         size = f"{made.bytes / 1_000_000:.1f} MB" if made.bytes >= 100_000 else f"{made.bytes:,} bytes"

@@ -52,7 +52,7 @@ def test_the_unix_socket_database_line_pastes_into_psql(tmp_path, socket_dir):
 
 
 def test_the_embedded_database_url_pastes_into_psql(socket_dir):
-    from engine.db import embedded_url
+    from engine.database.db import embedded_url
     folder, port = socket_dir
     url = embedded_url(types.SimpleNamespace(socket_dir=folder, port=int(port), hostname="localhost"))
     assert url.startswith("postgresql://postgres@/postgres?host=") and ":@" not in url

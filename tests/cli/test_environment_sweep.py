@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine.db import stop_embedded
+from engine.database.db import stop_embedded
 from tests.conftest import url_for_database
 import importlib
 

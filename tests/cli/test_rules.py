@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.rules import all_rules
+from engine.analysis.rules import all_rules
 from server.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""engine.backup against real servers: a dump with the table DDL that psql can restore, password hidden."""
+"""engine.database.backup against real servers: a dump with the table DDL that psql can restore, password hidden."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine.backup import BackupError, _command, backup, bundled_pg_dump, choose_pg_dump, pg_dump_version
+from engine.database.backup import BackupError, _command, backup, bundled_pg_dump, choose_pg_dump, pg_dump_version
 from engine.config import load_settings
 
 

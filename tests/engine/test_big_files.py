@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from engine import sql
-from engine.files import parse_migration
-from engine.lint import check_migration
+from engine.analysis import sql
+from engine.analysis.files import parse_migration
+from engine.analysis.lint import check_migration
 from tests.engine.rules.lintkit import PATH
 
 

@@ -9,9 +9,9 @@ import time
 import psycopg
 import pytest
 
-from engine import db, runner, tracking
+from engine.database import db, runner, tracking
 from engine.errors import ConnectionLostError
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.conftest import write_migration
 
 VERSION = "2025-01-01_1000_slow_rollback"

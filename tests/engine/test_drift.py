@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import load_settings
 from engine.errors import ConfigError, PgshiftError
-from engine.runner import migrate
+from engine.database.runner import migrate
 from engine.shadow.drift import ADDED, CHANGED, REMOVED, drift
 from tests.conftest import write_migration
 
@@ -155,7 +155,7 @@ def test_drift_ignore_must_be_a_list_of_strings(tmp_path):
 
 
 def test_a_role_that_may_not_create_databases_compares_on_the_embedded_server(project):
-    from engine.db import start_embedded, stop_embedded
+    from engine.database.db import start_embedded, stop_embedded
 
     _applied(project)
     role = "nocreate_" + uuid.uuid4().hex[:8]

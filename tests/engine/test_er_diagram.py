@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine.er_diagram import render_diagrams, size
-from engine.snapshot import read_schema, render_database_md
+from engine.database.er_diagram import render_diagrams, size
+from engine.database.snapshot import read_schema, render_database_md
 
 MERMAID_CHECK = Path(__file__).resolve().parents[1] / "js" / "mermaid"
 

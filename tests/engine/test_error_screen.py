@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.files import parse_migration
-from engine.findings import Severity
-from engine.lint import check_migration, error_findings
-from engine.rules import all_rules
-from engine.rules.docs import examples
+from engine.analysis.files import parse_migration
+from engine.analysis.findings import Severity
+from engine.analysis.lint import check_migration, error_findings
+from engine.analysis.rules import all_rules
+from engine.analysis.rules.docs import examples
 from tests.engine.rules.lintkit import PATH, settings
 
 EXAMPLES = [sql for rule in all_rules().values() for sql in examples(rule) if sql]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from engine import files
+from engine.analysis import files
 from engine.config import Settings
 from engine.errors import ConfigError
-from engine.lint import check_migration, check_text, error_findings, rule_levels
-from engine.records import APPLIED, AppliedMigration
-from engine.status import State, drift_findings, merge
+from engine.analysis.lint import check_migration, check_text, error_findings, rule_levels
+from engine.database.records import APPLIED, AppliedMigration
+from engine.database.status import State, drift_findings, merge
 
 PATH = Path("migrations/2025-01-17_1430_add_note.sql")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from hypothesis import given, strategies as st
 
-from engine import files
-from engine.scaffold import new_migration, next_timestamp
+from engine.analysis import files
+from engine.analysis.scaffold import new_migration, next_timestamp
 
 GOOD = Path("migrations/2025-01-17_1430_add_instagram_url.sql")
 
@@ -127,7 +127,7 @@ def test_slugify_gives_a_valid_description_or_nothing(description):
 
 def test_control_characters_in_a_description_cannot_smuggle_sql_into_the_file(tmp_path):
     from engine.config import load_settings
-    from engine.sql import parse
+    from engine.analysis.sql import parse
     (tmp_path / "migrations").mkdir()
     made = new_migration(load_settings(tmp_path, environ={}), "x\rDROP TABLE users;\u2028DELETE FROM t;",
                          sql="SELECT 1;")

@@ -1,10 +1,10 @@
-"""engine.inference: the rollback inferred for each supported statement, and honest TODOs where it cannot know."""
+"""engine.analysis.inference: the rollback inferred for each supported statement, and honest TODOs where it cannot know."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.inference import infer_rollback, rollback_block
+from engine.analysis.inference import infer_rollback, rollback_block
 
 CASES = [
     ("CREATE TABLE app.orders (id bigint);", "DROP TABLE app.orders;"),

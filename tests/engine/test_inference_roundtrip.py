@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from engine import execution
-from engine.inference import infer_rollback
-from engine.schema_diff import diff_schemas
-from engine.snapshot import read_schema
+from engine.database import execution
+from engine.analysis.inference import infer_rollback
+from engine.shadow.schema_diff import diff_schemas
+from engine.database.snapshot import read_schema
 
 SETUP = """
 CREATE SCHEMA app;

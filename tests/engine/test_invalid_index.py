@@ -5,11 +5,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from engine import repair, runner
+from engine.database import repair, runner
 from engine.errors import MigrationFailedError
-from engine.records import AppliedMigration
-from engine.status import State, drift_findings, list_migrations
-from engine.files import read_migration
+from engine.database.records import AppliedMigration
+from engine.database.status import State, drift_findings, list_migrations
+from engine.analysis.files import read_migration
 from tests.conftest import write_migration
 
 TABLE = "CREATE TABLE accounts (id bigint, email text);\nINSERT INTO accounts VALUES (1, 'a'), (2, 'a');\n"

@@ -1,4 +1,4 @@
-"""engine.lint: exact positions (non-ASCII, ROLLBACK block), syntax errors, ignores, settings, paths, fixes."""
+"""engine.analysis.lint: exact positions (non-ASCII, ROLLBACK block), syntax errors, ignores, settings, paths, fixes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ConfigError, UsageError
-from engine.files import parse_migration
-from engine.lint import check, check_migration, check_paths, check_text
+from engine.analysis.files import parse_migration
+from engine.analysis.lint import check, check_migration, check_paths, check_text
 from tests.engine.rules.lintkit import PATH, apply_fix, settings
 
 GOOD_ROLLBACK = "\n-- ROLLBACK:\n-- SELECT 1;\n"
@@ -181,7 +181,7 @@ def test_crlf_and_bom_files_keep_positions():
 
 
 def test_an_edit_reuses_the_parse_of_unchanged_statements():
-    from engine import sql as engine_sql
+    from engine.analysis import sql as engine_sql
     body = "".join(f"ALTER TABLE t{i} ADD COLUMN c int;\n" for i in range(50))
     check_text(PATH, body + GOOD_ROLLBACK)
     before = len(engine_sql._chunk_cache)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.files import parse_migration
-from engine.findings import Position, Span
-from engine.outline import ROLLBACK, outline, statement_label
+from engine.analysis.files import parse_migration
+from engine.analysis.findings import Position, Span
+from engine.analysis.outline import ROLLBACK, outline, statement_label
 
 PATH = Path("migrations/2025-03-01_1000_orders.sql")
 TEXT = """-- Orders and their index.

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine import repair, runner
+from engine.database import repair, runner
 from engine.config import load_settings
 from engine.errors import ReadOnlyDatabaseError
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.conftest import write_migration
 from tests.throwaway import fresh_database, throwaway_server  # noqa: F401 - fixture
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.db import Target, check_connection_string, display_url
+from engine.database.db import Target, check_connection_string, display_url
 from engine.errors import ConfigError
 from engine.redaction import Redactor, url_password
 from tests.passwords import PASSWORDS, url_forms

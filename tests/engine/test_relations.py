@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import UsageError
-from engine.files import parse_migration
-from engine.findings import Position
-from engine.relations import ALTERS, CREATES, DROPS, MENTIONS, Relation, definition, references, relation_at, relation_refs
+from engine.analysis.files import parse_migration
+from engine.analysis.findings import Position
+from engine.analysis.relations import ALTERS, CREATES, DROPS, MENTIONS, Relation, definition, references, relation_at, relation_refs
 
 
 def migration(version: str, text: str):

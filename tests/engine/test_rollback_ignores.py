@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.files import parse_migration
-from engine.lint import check_text
+from engine.analysis.files import parse_migration
+from engine.analysis.lint import check_text
 from tests.engine.rules.lintkit import PATH
 
 FORWARD = "CREATE TABLE t (id int);\n-- ROLLBACK:\n"

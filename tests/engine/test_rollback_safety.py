@@ -9,9 +9,9 @@ import time
 import psycopg
 import pytest
 
-from engine import runner, tracking
+from engine.database import runner, tracking
 from engine.errors import LockTimeoutError, RollbackError
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.conftest import write_migration
 
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"

@@ -7,10 +7,10 @@ import threading
 import psycopg
 import pytest
 
-from engine import runner
+from engine.database import runner
 from engine.errors import (ChecksumMismatchError, LintFailedError, LockTimeoutError, MigrationFailedError,
                            MigrationFileError, OutOfOrderError, RollbackError, UsageError)
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.conftest import write_migration
 
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);\n\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"
@@ -220,7 +220,7 @@ def test_waiting_runner_says_what_it_waits_for(project, database_url):
     write_migration(project, "2025-01-01_1000_create_accounts.sql", CREATE)
     runner.migrate(project)
     write_migration(project, "2025-01-02_1000_add_email.sql", ADD)
-    from engine import tracking
+    from engine.database import tracking
     with psycopg.connect(database_url) as blocker:
         blocker.execute("SELECT pg_advisory_xact_lock(%s)", (tracking.lock_key(project),))
         events = []

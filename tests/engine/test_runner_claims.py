@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from engine import runner
+from engine.database import runner
 from engine.errors import MigrationFailedError
 from tests.conftest import write_migration
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from engine import db, execution, runner, tracking
-from engine import files as migration_files
+from engine.database import db, execution, runner, tracking
+from engine.analysis import files as migration_files
 from engine.errors import MigrationFailedError
 from tests.conftest import write_migration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from engine import runner
+from engine.database import runner
 from tests.conftest import write_migration
 
 STAGING = ("CREATE TEMP TABLE staging (n int);\nINSERT INTO staging VALUES ({n});\n"
@@ -76,7 +76,8 @@ def test_set_role_in_a_migration_does_not_reach_the_tracking_row(project, databa
 
 
 def test_a_tracking_table_without_the_role_column_is_upgraded_and_keeps_its_rows(project, database_url):
-    from engine import files, tracking
+    from engine.analysis import files
+    from engine.database import tracking
     older = ", ".join(f"{name} {ddl}" for name, ddl in tracking.COLUMNS if name != "migration_role")
     old = files.read_migration(write_migration(project, "2024-12-31_1000_old.sql", "SELECT 1;\n"))
     with psycopg.connect(database_url, autocommit=True) as conn:

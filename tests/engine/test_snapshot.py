@@ -1,4 +1,4 @@
-"""engine.snapshot against real servers: every object kind read, rendered for a reader, stable run to run."""
+"""engine.database.snapshot against real servers: every object kind read, rendered for a reader, stable run to run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import difflib
 
 import psycopg
 
-from engine.snapshot import read_schema, render_database_md, snapshot
+from engine.database.snapshot import read_schema, render_database_md, snapshot
 
 EVERY_KIND = """
 CREATE EXTENSION IF NOT EXISTS citext;

@@ -1,10 +1,10 @@
-"""engine.sql: statement spans in characters, the chunking lexer, psql-only parts, syntax error offsets."""
+"""engine.analysis.sql: statement spans in characters, the chunking lexer, psql-only parts, syntax error offsets."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.sql import analyse, parse, split_chunks
+from engine.analysis.sql import analyse, parse, split_chunks
 
 
 def test_parse_keeps_character_spans_with_non_ascii_text():

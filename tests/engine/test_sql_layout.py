@@ -1,8 +1,8 @@
-"""engine.sql_layout: white space outside literals is layout; inside literals, quoted names and Python it is not."""
+"""engine.analysis.sql_layout: white space outside literals is layout; inside literals, quoted names and Python it is not."""
 
 from __future__ import annotations
 
-from engine.sql_layout import same_but_white_space
+from engine.analysis.sql_layout import same_but_white_space
 
 DEFINITION = """CREATE OR REPLACE FUNCTION public.f(word text DEFAULT 'a  b'::text)
  RETURNS text

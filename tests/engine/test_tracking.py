@@ -1,10 +1,10 @@
-"""engine.tracking against a real server: the cheap change detector pollers use."""
+"""engine.database.tracking against a real server: the cheap change detector pollers use."""
 
 from __future__ import annotations
 
 import psycopg
 
-from engine import runner, tracking
+from engine.database import runner, tracking
 from tests.conftest import write_migration
 
 SHOP = "CREATE TABLE shop (id int);\n-- ROLLBACK:\n-- DROP TABLE shop;\n"

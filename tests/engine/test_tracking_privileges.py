@@ -8,10 +8,10 @@ import uuid
 import psycopg
 import pytest
 
-from engine import runner
+from engine.database import runner
 from engine.config import load_settings
 from engine.errors import DatabaseUnavailableError
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.conftest import write_migration
 
 VERSION = "2025-01-01_1000_notes"

@@ -1,4 +1,4 @@
-"""engine.verify against real servers: good migrations pass, incomplete rollbacks and SQL errors are placed."""
+"""engine.shadow.verify against real servers: good migrations pass, incomplete rollbacks and SQL errors are placed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from engine.errors import UsageError
-from engine.findings import Severity
-from engine.verify import FAILED, NO_ROLLBACK, OK, verify
+from engine.analysis.findings import Severity
+from engine.shadow.verify import FAILED, NO_ROLLBACK, OK, verify
 from tests.conftest import write_migration
 
 USERS = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
@@ -139,7 +139,7 @@ CREATE INDEX CONCURRENTLY users_email_idx ON users (email);
 
 
 def test_default_is_the_pending_migrations(project):
-    from engine.runner import migrate
+    from engine.database.runner import migrate
 
     write_migration(project, "2024-01-01_1000_create_users.sql", USERS)
     migrate(project)
@@ -173,7 +173,7 @@ def without_createdb(project):
 
 
 def test_without_create_database_the_embedded_server_is_used(without_createdb):
-    from engine.db import start_embedded, stop_embedded
+    from engine.database.db import start_embedded, stop_embedded
 
     settings, _role = without_createdb
     write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)
@@ -300,7 +300,7 @@ DO $$ BEGIN EXECUTE format('CREATE TABLE part_%s (id int)', (SELECT count(*) FRO
 
 
 def test_an_extension_missing_on_the_embedded_fallback_is_explained(without_createdb):
-    from engine.db import stop_embedded
+    from engine.database.db import stop_embedded
 
     settings, role = without_createdb
     write_migration(settings, "2024-01-01_1000_create_users.sql", USERS)

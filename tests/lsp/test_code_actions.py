@@ -151,7 +151,7 @@ async def test_a_missing_rollback_block_is_added_with_the_inferred_inverse(clien
     assert fixed.startswith(text)
     assert "-- ROLLBACK:\n-- DROP TABLE invoices;" in fixed
     # The fixed text is clean of that finding.
-    from engine.lint import check_text
+    from engine.analysis.lint import check_text
     assert "missing-rollback" not in {f.code for f in check_text(path, fixed)}
 
 
@@ -168,7 +168,7 @@ async def test_a_rule_is_suppressed_on_the_line_before_its_statement(client, pro
 
     fixed = apply_text_edits(text, edits_of(suppress))
     assert fixed.split("\n")[1] == f"-- pgshift-ignore {rule.code}: <why this is safe here>"
-    from engine.lint import check_text
+    from engine.analysis.lint import check_text
     assert rule.code not in {f.code for f in check_text(path, fixed)}
 
 

@@ -8,8 +8,8 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from engine import runner
-from engine.status import State, list_migrations
+from engine.database import runner
+from engine.database.status import State, list_migrations
 from server.lsp import command_args
 from tests.lsp.conftest import REPO, write
 from tests.lsp.test_commands import answer_with

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from engine import runner
-from engine.status import State, list_migrations
+from engine.database import runner
+from engine.database.status import State, list_migrations
 from tests.lsp.conftest import READING, change_document, codes, open_document, wait_for_diagnostics, write
 
 CREATE = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n-- ROLLBACK:\n-- DROP TABLE accounts;\n"

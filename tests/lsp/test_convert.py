@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from engine.findings import Finding, Position, Severity, Span
+from engine.analysis.findings import Finding, Position, Severity, Span
 from server.lsp.convert import (UTF8, UTF16, UTF32, engine_text, from_position, newline_of, to_diagnostic,
                                  to_position)
 

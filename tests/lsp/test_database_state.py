@@ -9,7 +9,7 @@ import sys
 import psycopg
 from lsprotocol import types
 
-from engine import runner
+from engine.database import runner
 from tests.lsp.conftest import (REPO, change_document, codes, open_document, server_env, start, stop,
                                 wait_for_diagnostics, wait_for_message, write)
 

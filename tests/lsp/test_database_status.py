@@ -93,7 +93,7 @@ EXPECTED = {"pending": "pending", "applied": "applied 20", "changed": "changed s
 
 @pytest.mark.parametrize("state", sorted(EXPECTED))
 async def test_the_lenses_of_a_migration_all_run_registered_commands(project_dir, database_url, settings, state):
-    from engine import runner
+    from engine.database import runner
 
     path = write(project_dir, "2024-05-01_1200_create_accounts.sql", CREATE)
     if state != "pending":

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from engine import runner
-from engine.lint import check_text
+from engine.database import runner
+from engine.analysis.lint import check_text
 from tests.lsp.conftest import (READING, change_document, codes, next_diagnostics, open_document, wait_for_diagnostics,
                                 write)
 from tests.lsp.test_code_actions import actions, apply_text_edits, edits_of

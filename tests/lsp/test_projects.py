@@ -8,9 +8,9 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from engine import runner
+from engine.database import runner
 from engine.config import load_settings
-from engine.status import State, list_migrations
+from engine.database.status import State, list_migrations
 from tests.lsp.conftest import (READING, change_document, codes, open_document, start, stop, wait_for_diagnostics,
                                 wait_for_message)
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 from lsprotocol import types
 
-from engine import runner
+from engine.database import runner
 from tests.lsp.conftest import (change_document, codes, next_diagnostics, open_document, pull, pulling_capabilities,
                                 start, stop, wait_for_diagnostics, wait_for_shown, write)
 

@@ -90,5 +90,5 @@ def saying_yes(asked: list | None = None) -> Elicitation:
 
 def apply_pending(project: Settings) -> None:
     """Set-up outside MCP: the person applies the pending migrations from a terminal (the engine's migrate)."""
-    from engine import runner
+    from engine.database import runner
     runner.migrate(project)

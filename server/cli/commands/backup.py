@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx) -> int:
     describe_database(ctx)
-    from engine.backup import backup
+    from engine.database.backup import backup
     settings = ctx.settings
     result = backup(settings, args.output)
     data = result.to_dict(settings.project_root)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.findings import Finding, Severity
+from engine.analysis.findings import Finding, Severity
 
 NAME = "check"
 HELP = "lint migration files: syntax errors, missing rollbacks, locking and data-loss risks"
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from engine.lint import check
+    from engine.analysis.lint import check
     settings = ctx.settings
     paths = [p if p.is_absolute() else (ctx.cwd / p) for p in map(Path, args.paths)] or None
     result = check(settings, paths)

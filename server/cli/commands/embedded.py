@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.db import display_url, start_embedded, stop_embedded
+    from engine.database.db import display_url, start_embedded, stop_embedded
     folder = ctx.settings.embedded_dir
     if args.action == "stop":
         stopped = stop_embedded(folder)

@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from engine.files import discover
-    from engine.relations import Relation, references
+    from engine.analysis.files import discover
+    from engine.analysis.relations import Relation, references
     relation = Relation.parse(args.relation)
     refs = references(discover(ctx.settings.migrations_dir), relation)
     ctx.emit_json(lambda: {"relation": relation.qualified, "references": [r.to_dict(ctx.root) for r in refs]})

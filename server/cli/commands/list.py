@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.status import State, list_migrations, statements_ran
+    from engine.database.status import State, list_migrations, statements_ran
     describe_database(ctx)
     report = list_migrations(ctx.settings)
     ctx.emit_json({"ok": True, "database": report.database,

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.repair import plan_mark
+    from engine.database.repair import plan_mark
     describe_database(ctx)
     changes = plan_mark(ctx.settings, args.versions, applied=args.applied)
     confirm_and_apply(ctx, changes, what="mark", assume_yes=args.yes)

@@ -29,14 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
+    from engine.database.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
     describe_database(ctx)
     if args.check_drift:
         from engine.shadow.drift import refuse_if_drifted
         refuse_if_drifted(settings)
     if args.backup and not args.dry_run:
-        from engine.backup import backup
+        from engine.database.backup import backup
         made = backup(settings)
         ctx.say(f"backup written to {made.path}")
 

@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.findings import relative_path
-    from engine.lint import check_text
-    from engine.scaffold import new_migration
+    from engine.analysis.findings import relative_path
+    from engine.analysis.lint import check_text
+    from engine.analysis.scaffold import new_migration
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     made = new_migration(ctx.settings, args.description, sql=sql, no_transaction=args.no_transaction)
     shown = relative_path(made.path, ctx.root)

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.repair import plan_repair
+    from engine.database.repair import plan_repair
     describe_database(ctx)
     changes = plan_repair(ctx.settings, args.versions)
     if not changes:

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from engine.runner import Applied, Waiting, plan_rollback, rollback
+    from engine.database.runner import Applied, Waiting, plan_rollback, rollback
     describe_database(ctx)
     if args.list:
         return _list(ctx)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _list(ctx: CliContext, limit: int = 10) -> int:
-    from engine.status import State, list_migrations
+    from engine.database.status import State, list_migrations
     report = list_migrations(ctx.settings)
     applied = [m for m in report.migrations if m.state in (State.APPLIED, State.CHANGED, State.MISSING)]
     recent = sorted(applied, key=lambda m: m.version, reverse=True)[:limit]

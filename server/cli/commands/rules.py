@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from engine.lint import rule_catalog
+    from engine.analysis.lint import rule_catalog
     rules = rule_catalog(ctx.settings, args.ids)
     ctx.emit_json(lambda: {"rules": [{"id": r.id, "default": r.default.label,
                                       "level": r.level.label if r.level else "off", "summary": r.summary,

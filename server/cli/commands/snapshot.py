@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx) -> int:
     describe_database(ctx)
-    from engine.snapshot import snapshot
+    from engine.database.snapshot import snapshot
     settings = ctx.settings
     result = snapshot(settings, write=not (args.check or args.stdout))
     shown = _relative(result.path, settings.project_root)

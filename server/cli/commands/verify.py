@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx) -> int:
-    from engine.verify import NO_ROLLBACK, OK, verify
+    from engine.shadow.verify import NO_ROLLBACK, OK, verify
     settings = ctx.settings
     root = settings.project_root
 

@@ -39,9 +39,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 def _cycle(ctx: CliContext, args: argparse.Namespace, changed: set | None) -> None:
     """Check what changed, migrate, refresh the snapshot; a failure is printed and the watch goes on."""
     from engine.errors import PgshiftError
-    from engine.lint import check
-    from engine.runner import Applied, Started, migrate
-    from engine.snapshot import snapshot
+    from engine.analysis.lint import check
+    from engine.database.runner import Applied, Started, migrate
+    from engine.database.snapshot import snapshot
     from server.cli.main import report_error
     settings = ctx.settings
     present = None if changed is None else sorted(p for p in changed if p.exists())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.config import Settings
-from engine.findings import Finding, Fix, LineIndex
-from engine.lint import check_text
+from engine.analysis.findings import Finding, Fix, LineIndex
+from engine.analysis.lint import check_text
 
 PATH = Path("migrations/2024-05-01_1200_change.sql")
 ROLLBACK = "\n-- ROLLBACK:\n-- SELECT 1;\n"

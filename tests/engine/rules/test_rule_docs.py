@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.findings import Severity
-from engine.lint import check_text
-from engine.rules import all_rules
-from engine.rules.docs import END, START, examples, render_rules_markdown
+from engine.analysis.findings import Severity
+from engine.analysis.lint import check_text
+from engine.analysis.rules import all_rules
+from engine.analysis.rules.docs import END, START, examples, render_rules_markdown
 from tests.engine.rules.lintkit import PATH, settings
 
 RULES = all_rules()
@@ -45,14 +45,14 @@ def test_docs_rules_md_is_generated_from_the_docstrings():
     generated = text[text.index(START):text.index(END) + len(END)]
     assert generated == render_rules_markdown(), (
         "docs/rules.md is out of date: run .venv/bin/python -c \"from pathlib import Path; "
-        "from engine.rules.docs import update_rules_doc; update_rules_doc(Path('docs/rules.md'))\"")
+        "from engine.analysis.rules.docs import update_rules_doc; update_rules_doc(Path('docs/rules.md'))\"")
 
 
 def test_every_finding_code_the_engine_emits_has_a_docs_section():
     """The editor links each diagnostic to docs/rules.md#<code>: no link may lead nowhere."""
     import re
     engine = Path(__file__).resolve().parents[3] / "engine"
-    codes = {"reapply-failed", "rollback-incomplete", "reapply-differs"}  # from mappings in engine/verify.py
+    codes = {"reapply-failed", "rollback-incomplete", "reapply-differs"}  # from mappings in engine/shadow/verify.py
     for path in engine.rglob("*.py"):
         codes |= set(re.findall(r'Finding\(\s*"([a-z-]+)"', path.read_text(encoding="utf-8")))
     headings = set(re.findall(r"^###+ ([a-z-]+)$", DOCS.read_text(encoding="utf-8"), re.MULTILINE))
