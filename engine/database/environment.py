@@ -68,10 +68,16 @@ def read_only_error(display: str, why: str, *, standby: bool = False) -> ReadOnl
                                  help=f"{remedy}; `pgshift list` works on a read-only database")
 
 
-def require_writable(conn: psycopg.Connection, display: str, what: str, *, why: str = "writes to it") -> None:
-    """Refuse, before anything is planned or asked, to run `what` (a write) on a database that only reads."""
+def read_only_state(conn: psycopg.Connection) -> tuple[bool, bool]:
+    """(hot standby, read-only transactions): either means the database accepts no writes on this connection."""
     standby, read_only = conn.execute(
         "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'").fetchone()
+    return bool(standby), bool(read_only)
+
+
+def require_writable(conn: psycopg.Connection, display: str, what: str, *, why: str = "writes to it") -> None:
+    """Refuse, before anything is planned or asked, to run `what` (a write) on a database that only reads."""
+    standby, read_only = read_only_state(conn)
     if standby or read_only:
         raise read_only_error(display, f"`{what}` {why}", standby=bool(standby))
 

@@ -20,11 +20,11 @@ import psycopg
 
 from engine.analysis import relations
 
-from engine.database import db, tracking
+from engine.database import db, environment, tracking
 from engine.analysis import files as migration_files
 from engine.shadow import verify
 from engine.config import Settings
-from engine.errors import PgshiftError
+from engine.errors import ConfigError, PgshiftError
 from engine.analysis.files import MigrationFile
 from engine.analysis.findings import FILE_START, Finding, LineIndex, Severity, Span, relative_path
 from engine.database.records import APPLIED
@@ -150,11 +150,15 @@ class DriftResult:
 
 def drift(settings: Settings) -> DriftResult:
     """Compare the configured database with a replay of its applied migrations; the database is only read."""
+    if not settings.migrations_dir.is_dir():  # nothing to replay: "no drift" would be a guess
+        raise ConfigError(f"there is no migrations folder at {settings.migrations_dir}",
+                          help="drift replays the applied migrations from their files: run it in the project "
+                               "(-C DIR), or set migrations_dir")
+    files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}  # before connecting
     target = db.resolve_target(settings)
     live_conn = db.connect(target)
     try:
         rows = tracking.read_applied(live_conn, settings)
-        files = {f.version: f for f in migration_files.discover(settings.migrations_dir)}
         replay, problems = _files_to_replay([row for row in rows if row.state == APPLIED], files)
         problems += [_not_replayed(row, files.get(row.version)) for row in rows if row.state != APPLIED]
         live = read_schema(live_conn, tracking_table=settings.tracking_table)
@@ -224,6 +228,10 @@ def _replayed_schema(settings: Settings, live: psycopg.Connection, target: db.Ta
     admin, fallback = live, None
     if target.embedded:
         fallback = verify._Fallback.no_database()
+    elif any(environment.read_only_state(live)):  # a standby, or default_transaction_read_only: CREATE DATABASE would be refused
+        fallback = verify._Fallback(f"{target.display} is read-only",
+                                    "run drift against the primary, or with a role that may create databases there")
+        admin = None
     elif not verify._may_create_database(live):
         fallback = verify._Fallback.no_createdb(verify._current_user(live), target.display)
         admin = None

@@ -48,10 +48,13 @@ ARGUMENTS: dict[str, tuple[list[str], set[str]]] = {
     "snapshot": (["snapshot", "--stdout"], {"db"}),
     "backup": (["backup"], {"db"}),
     "history": (["history", "accounts"], {"folder"}),
+    "drift": (["drift"], {"db", "folder"}),
+    "trace": (["trace", PENDING], {"folder"}),  # the shadow: on the embedded server, whatever the user's does
     "new": (["new", "add phone"], {"folder"}),
     "rules": (["rules"], set()),
     "init": (["init", "--dry-run"], set()),
     "embedded": (["embedded", "status"], set()),
+    "editor": (["editor", "install"], set()),
 }
 NOT_DRIVEN = {
     "lsp": "a server on stdio: environment failures become diagnostics (tests/lsp)",
