@@ -3,7 +3,10 @@
 Measures: server start to `initialize` answered; didChange to publishDiagnostics on a small migration and on
 a 5,000-statement file; resident memory with 10,000 migration files in the folder.
 
-    .venv/bin/python bench/bench_lsp.py [--database-url URL] [--rounds N]
+    .venv/bin/python bench/bench_lsp.py [--database-url URL] [--rounds N] [--starts N] [--start-only]
+
+The start is compared in the same run with the floor pygls sets: a bare pygls LanguageServer with no features
+answering `initialize` (the two alternate; medians and their ratio; issue 14's target is <= 1.15x).
 
 Sleeps here are deliberate (a benchmark spaces its edits past the 150 ms throttle window so each edit is
 measured alone); the tests never sleep.
@@ -52,13 +55,15 @@ class Bench:
         for method in (types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
             self.client.feature(method)(lambda params: None)
 
-    async def start(self) -> float:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    async def start(self, command: tuple[str, ...] = ("-m", "server", "lsp"), source: Path = REPO) -> float:
+        # No PYTHONDONTWRITEBYTECODE: an installed pgshift has its bytecode (the first start writes it here).
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("PG") and k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
-        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONPATH"] = str(source)
         began = time.perf_counter()
-        await self.client.start_io(sys.executable, "-m", "server", "lsp", env=env, cwd=str(self.root))
+        await self.client.start_io(sys.executable, *command, env=env, cwd=str(self.root))
         await self.client.initialize_async(types.InitializeParams(
             capabilities=types.ClientCapabilities(), root_uri=self.root.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=self.root.as_uri(), name="bench")]))
@@ -106,18 +111,36 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.1f} ms (n={len(ordered)})"
 
 
-async def run(rounds: int, database_url: str | None) -> None:
+BARE = ("-c", "from pygls.lsp.server import LanguageServer; LanguageServer('bare', '0').start_io()")
+
+
+async def run(rounds: int, database_url: str | None, count: int = 5, start_only: bool = False,
+              source: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="pgshift-bench-lsp-") as folder:
         root = Path(folder)
         migrations = root / "migrations"
         migrations.mkdir()
 
-        starts = []
-        for _ in range(5):
-            bench = Bench(root, database_url)
-            starts.append(await bench.start() * 1000)
-            await bench.stop()
+        starts, bare, before = [], [], []
+        servers = [(("-m", "server", "lsp"), REPO, starts), (BARE, REPO, bare)]
+        if source:
+            servers.append((("-m", "server", "lsp"), source.resolve(), before))
+        for i in range(count + 1):  # the first of each is a warm-up (page cache, bytecode)
+            for command, checkout, into in servers:
+                bench = Bench(root, database_url)
+                took = await bench.start(command, checkout) * 1000
+                await bench.stop()
+                if i:
+                    into.append(took)
         print(f"start to initialize answered: {summary(starts)}")
+        print(f"bare pygls server, same run:  {summary(bare)}")
+        print(f"ratio of medians: {statistics.median(starts) / statistics.median(bare):.2f}x, paired "
+              f"{statistics.median(a / b for a, b in zip(starts, bare)):.2f}x (target <= 1.15x)")
+        if before:
+            print(f"--source {source}: {summary(before)}; ratio {statistics.median(before) / statistics.median(bare):.2f}x,"
+                  f" paired {statistics.median(a / b for a, b in zip(before, bare)):.2f}x")
+        if start_only:
+            return
 
         bench = Bench(root, database_url)
         await bench.start()
@@ -159,8 +182,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="also read migration state from this database (default: none)")
     parser.add_argument("--rounds", type=int, default=20, help="edits measured per file (default 20)")
+    parser.add_argument("--starts", type=int, default=5, help="starts measured per server (default 5)")
+    parser.add_argument("--start-only", action="store_true", help="measure only the start against the floor")
+    parser.add_argument("--source", type=Path, help="another checkout whose `pgshift lsp` starts too (before/after)")
     args = parser.parse_args()
-    asyncio.run(run(args.rounds, args.database_url))
+    asyncio.run(run(args.rounds, args.database_url, args.starts, args.start_only, args.source))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Benchmark the MCP server: start to first answer, and the round trip of list_migrations with many migrations.
 
-    .venv/bin/python bench/bench_mcp.py [--files 1000] [--calls 20] [--starts 5]
+    .venv/bin/python bench/bench_mcp.py [--files 1000] [--calls 20] [--starts 5] [--start-only]
+
+`--start-only` needs no database: start → tools/list of `pgshift mcp` against the floor the SDK sets, a bare
+MCPServer with one tool on the same SDK, alternating in one run (issue 14's target is <= 1.15x).
 
 `pgshift mcp` runs as a subprocess over stdio, driven by the MCP SDK's client, in both protocol generations
 (2025-06-18 as Cursor speaks it, and the newest). For scale, `pgshift list --json` on the same project is timed
@@ -109,12 +112,51 @@ def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.0f} ms"
 
 
+BARE = ("from mcp.server.mcpserver import MCPServer\nserver = MCPServer('bare')\n"
+        "@server.tool()\ndef ping() -> str:\n    return 'pong'\nserver.run('stdio')\n")
+
+
+async def start_to_tools(command: str, args: list[str], cwd: Path) -> float:
+    # No PYTHONDONTWRITEBYTECODE: an installed pgshift has its bytecode (the warm-up start writes it here).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("PG")
+           and k != "DATABASE_URL"}
+    started = time.perf_counter()
+    async with Client(StdioServerParameters(command=command, args=args, cwd=str(cwd), env=env)) as session:
+        await session.list_tools()
+        return time.perf_counter() - started
+
+
+def start_only(starts: int) -> None:
+    import statistics
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pgshift-bench-mcp-") as folder:
+        root = Path(folder)
+        (root / "migrations").mkdir()
+        servers = {"pgshift mcp": (PGSHIFT, ["mcp"]), "bare MCPServer": (sys.executable, ["-c", BARE])}
+        times: dict[str, list[float]] = {name: [] for name in servers}
+        for i in range(starts + 1):  # the first of each is a warm-up
+            for name, (command, args) in servers.items():
+                took = anyio.run(start_to_tools, command, args, root)
+                if i:
+                    times[name].append(took)
+        mine, floor = times["pgshift mcp"], times["bare MCPServer"]
+        print(f"start → tools/list, medians of {starts} alternating starts (load average {os.getloadavg()[0]:.1f})")
+        for name, values in times.items():
+            print(f"  {name:15} {ms(values)}")
+        print(f"  ratio of medians {statistics.median(mine) / statistics.median(floor):.2f}x, paired "
+              f"{statistics.median(a / b for a, b in zip(mine, floor)):.2f}x (target <= 1.15x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--start-only", action="store_true", help="only start → tools/list against a bare server")
     args = parser.parse_args()
+    if args.start_only:
+        start_only(args.starts)
+        return
 
     url = fresh_database(server_url())
     root = make_project(url, args.files)

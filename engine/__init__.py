@@ -8,3 +8,5 @@ raises `engine.errors.PgshiftError`, and never prints. Its modules are grouped b
 - `engine.shadow`: throw-away databases (the shadow and its traces, verify, drift);
 - at the top: what every front end shares (config, errors, redaction, project set-up, watching).
 """
+
+__version__ = "0.1.0"  # the package version (pyproject.toml reads it from here)

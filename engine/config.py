@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -134,6 +133,7 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
     """Unknown keys (with the likely one meant) and values of the wrong type, before anything else runs."""
     for key in table:
         if key not in SETTING_TYPES:
+            import difflib
             close = difflib.get_close_matches(key, SETTING_TYPES, n=1)
             raise ConfigError(f"{where}: unknown setting {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
                               help=f"known settings: {', '.join(SETTING_TYPES)}")

@@ -10,7 +10,6 @@ anything. Each front end applies one `Redactor` where its output leaves the proc
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -30,10 +29,17 @@ _MASKS = ("***", "###", "~~~", "<redacted>", "[redacted]", "\u2022\u2022\u2022")
 
 
 def redact(text: str) -> str:
-    """Replace every password in a connection string (URL or key=value form), or in text quoting one."""
-    text = _URL_PASSWORD_RE.sub(lambda m: m["head"] + "***" + m["tail"], text)
-    text = _QUERY_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
-    return _KV_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
+    """Replace every password in a connection string (URL or key=value form), or in text quoting one.
+
+    Each pattern is tried only on text holding the literal it cannot match without (`://`, `=`): `check`
+    scrubs a listing of hundreds of findings, which rarely holds either.
+    """
+    if "://" in text:
+        text = _URL_PASSWORD_RE.sub(lambda m: m["head"] + "***" + m["tail"], text)
+    if "=" in text:
+        text = _QUERY_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
+        text = _KV_PASSWORD_RE.sub(lambda m: m["head"] + "***", text)
+    return text
 
 
 def url_password(dsn: str) -> str | None:
@@ -161,19 +167,20 @@ class Redactor:
         return data
 
 
-class RedactingLogFilter(logging.Filter):
+class RedactingLogFilter:
     """On a log handler: the record's final text (message, arguments, traceback) scrubbed before it is written.
 
-    The servers' logs go to standard error, which editors and assistants keep in their logs.
+    The servers' logs go to standard error, which editors and assistants keep in their logs. A handler takes
+    any object with `filter(record)`; not subclassing logging.Filter keeps `logging` out of every CLI command.
     """
 
     def __init__(self, redactor: Callable[[], Redactor]) -> None:
-        super().__init__()
         self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         if record.exc_info:
+            import logging
             text += "\n" + logging.Formatter().formatException(record.exc_info)
             record.exc_info, record.exc_text = None, None
         record.msg, record.args = self._redactor().text(text), None

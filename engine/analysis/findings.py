@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,25 @@ class Fix:
     rename_to: Path | None = None
 
 
+class DeferredFix(Fix):
+    """A Fix whose edits are worked out when first read: `check` in a terminal or CI never reads them, and
+    some (an inferred rollback) cost more than the rest of the file's check. Equal to, and replaceable like,
+    the Fix it becomes."""
+
+    def __init__(self, title: str, edits: tuple[Edit, ...] | None = None, rename_to: Path | None = None, *,
+                 make: Callable[[], tuple[Edit, ...]] | None = None) -> None:
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "rename_to", rename_to)
+        object.__setattr__(self, "_edits", edits)
+        object.__setattr__(self, "_make", make)
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:  # type: ignore[override]
+        if self._edits is None:
+            object.__setattr__(self, "_edits", tuple(self._make()) if self._make else ())
+        return self._edits
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem in one file. `code` is the stable kebab-case id used in config, ignores, docs and LSP."""
@@ -93,11 +113,18 @@ class Finding:
     def sort_key(self) -> tuple:
         return (str(self.path or ""), self.span.start, self.severity, self.code)
 
-    def render(self, root: Path | None = None) -> str:
-        """`path:line:col: severity[code]: message` with 1-based line and column, as compilers print."""
+    def render(self, root: Path | None = None, shown: dict[Path, str] | None = None) -> str:
+        """`path:line:col: severity[code]: message` with 1-based line and column, as compilers print.
+
+        `shown` memoises each path's displayed form across the findings of one listing (a file has many).
+        """
         where = ""
         if self.path is not None:  # a problem with no file (e.g. an applied migration whose file is gone)
-            where = f"{_display_path(self.path, root)}:{self.span.start.line + 1}:{self.span.start.column + 1}: "
+            if shown is None:
+                path = _display_path(self.path, root)
+            elif (path := shown.get(self.path)) is None:
+                path = shown[self.path] = _display_path(self.path, root)
+            where = f"{path}:{self.span.start.line + 1}:{self.span.start.column + 1}: "
         text = f"{where}{self.severity.label}[{self.code}]: {self.message}"
         if self.help:
             text += f"\n  help: {self.help}"

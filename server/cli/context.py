@@ -72,8 +72,10 @@ class CliContext:
             self.stdout.raw.flush()
 
     def show_findings(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            print(finding.render(self.root), file=self.stderr)
+        """One write for the whole listing (each path made relative once): hundreds of findings, one scrub."""
+        if findings:
+            shown: dict[Path, str] = {}
+            print("\n".join(finding.render(self.root, shown) for finding in findings), file=self.stderr)
 
     def confirm(self, question: str, *, assume_yes: bool, what: str) -> None:
         """Ask on a terminal, default no; without a terminal only `--yes` confirms. Raise when not confirmed."""

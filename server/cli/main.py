@@ -18,14 +18,46 @@ from server.cli.context import CliContext
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-def discover_commands() -> list[ModuleType]:
-    """Every module in server/cli/commands with a NAME, ordered by its ORDER (then name)."""
+def discover_commands(only: str | None = None) -> list[ModuleType]:
+    """Every module in server/cli/commands with a NAME, ordered by its ORDER (then name).
+
+    With `only` naming a command module, just that one: a command does not pay for importing the others
+    (the editor starts `pgshift lsp`, CI runs `pgshift check`). Anything else (an alias, a typo) gets them all.
+    """
+    names = [info.name for info in pkgutil.iter_modules(commands_package.__path__)]
+    if only in names:
+        module = importlib.import_module(f"{commands_package.__name__}.{only}")
+        if getattr(module, "NAME", None) == only and hasattr(module, "run"):
+            return [module]
     modules = []
     for info in pkgutil.iter_modules(commands_package.__path__):
         module = importlib.import_module(f"{commands_package.__name__}.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             modules.append(module)
     return sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.NAME))
+
+
+_VALUE_OPTIONS = frozenset({"-C", "--project", "--database-url", "--migrations-dir"})
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command a command line names, when plain to see: the first word after the global options.
+
+    None (so every command is loaded and argparse decides) for anything unusual: help, an abbreviated or
+    unknown option, no command.
+    """
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in _VALUE_OPTIONS:
+            i += 2
+        elif token == "--json" or ("=" in token and token.split("=", 1)[0] in _VALUE_OPTIONS):
+            i += 1
+        elif token.startswith("-"):
+            return None
+        else:
+            return token
+    return None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +95,7 @@ def build_parser(modules: list[ModuleType]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    modules = discover_commands()
+    modules = discover_commands(command_word(sys.argv[1:] if argv is None else argv))
     parser = build_parser(modules)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

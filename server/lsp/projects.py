@@ -15,7 +15,6 @@ from engine.errors import PgshiftError
 from server.lsp.database import DatabaseWatch
 from server.lsp.project import (CONFIG_FILES, Project, load_project, project_folder, uri_to_path,
                                 workspace_folder_of)
-from server.lsp.watcher import named, watch_folder
 
 if TYPE_CHECKING:
     from server.lsp.server import PgshiftLanguageServer
@@ -42,6 +41,7 @@ class LiveProject:
             self.ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Error,
                 message=f"pgshift: {self.project.problem} (using the default settings until it is fixed)"))
+        from server.lsp.watcher import named, watch_folder  # watchfiles (anyio, multiprocessing): after initialize
         loop = asyncio.get_running_loop()
         name = self.folder.name or str(self.folder)
         self._tasks = [

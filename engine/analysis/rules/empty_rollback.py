@@ -17,7 +17,8 @@ Use:
 
 from __future__ import annotations
 
-from engine.analysis.findings import Edit, Fix, Position, Severity, Span
+from engine.analysis.files import MigrationFile
+from engine.analysis.findings import DeferredFix, Edit, LineIndex, Position, Severity, Span
 from engine.analysis.rules import FILE, rule
 from engine.analysis.rules._support import Context, Report
 
@@ -43,16 +44,22 @@ def check(ctx: Context):
         return
     fix = None
     if ctx.script.statements and not ctx.script.errors:
-        from engine.analysis.inference import infer_rollback, rollback_block
-        body = rollback_block(infer_rollback(migration.forward_sql)).split("\n", 1)[1]
-        line = migration.marker_line + 1
-        if line < len(ctx.index.line_starts):
-            at = Span(Position(line, 0), Position(line, 0))
-            new = body
-        else:
-            end = ctx.index.position(len(migration.text))
-            at, new = Span(end, end), "\n" + body.rstrip("\n")
-        fix = Fix("Fill in an inferred rollback", (Edit(at, new),))
+        # Inferring the rollback parses the file into pglast's AST: done only when an editor asks for the fix.
+        index = ctx.index
+        fix = DeferredFix("Fill in an inferred rollback", make=lambda: _inferred_rollback(migration, index))
     yield Report("the ROLLBACK section is empty: rolling back would change nothing",
                  "write the undo SQL below '-- ROLLBACK:', each line commented out with '-- '",
                  span=ctx.index.line_span(migration.marker_line), fix=fix)
+
+
+def _inferred_rollback(migration: MigrationFile, index: LineIndex) -> tuple[Edit, ...]:
+    from engine.analysis.inference import infer_rollback, rollback_block
+    body = rollback_block(infer_rollback(migration.forward_sql)).split("\n", 1)[1]
+    line = migration.marker_line + 1
+    if line < len(index.line_starts):
+        at = Span(Position(line, 0), Position(line, 0))
+        new = body
+    else:
+        end = index.position(len(migration.text))
+        at, new = Span(end, end), "\n" + body.rstrip("\n")
+    return (Edit(at, new),)

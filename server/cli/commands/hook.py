@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
-from server.hooks import cursor_mcp_guard
 
 NAME = "hook"
 HELP = "answer an editor hook (used by .cursor/hooks.json, not typed by hand)"
 ORDER = 95
 
-HOOKS = {"cursor-mcp": cursor_mcp_guard.run}
+HOOKS = {"cursor-mcp": "cursor_mcp_guard"}  # module in server.hooks, imported only when its hook runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,4 +19,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    return HOOKS[args.kind](ctx.stdin, ctx.stdout)
+    import importlib
+    return importlib.import_module(f"server.hooks.{HOOKS[args.kind]}").run(ctx.stdin, ctx.stdout)
