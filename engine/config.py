@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import ConfigError
+from engine.fleet.targets import TargetSpec, parse_targets
 
 LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
@@ -36,6 +37,7 @@ class Settings:
     rules: Mapping[str, str] = field(default_factory=dict)
     allow_rollback: bool = True
     embedded_dir: Path | None = None
+    targets: Mapping[str, "TargetSpec"] = field(default_factory=dict)  # [tool.pgshift.targets.NAME] (fleets)
 
     @property
     def tracking_schema(self) -> str:
@@ -108,6 +110,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
     "allow_rollback": ((bool,), "true or false (without quotes)"),
     "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
+    "targets": ((dict,), "a table of [tool.pgshift.targets.NAME] with url, url_env or discover"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -132,6 +135,8 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
             shown = "" if key == "database_url" else f" {value!r}"  # a connection string may hold a password
             raise ConfigError(f"{where}: {key} must be {expected}, not {_toml_type(value)}{shown}",
                               help=f"fix {key} in {where}")
+    if "targets" in table:
+        parse_targets(table["targets"], where)
     for code, level in (table.get("rules") or {}).items():
         if not isinstance(level, str):
             raise ConfigError(f"{where}: [rules] {code} must be a string (error, warning, info, hint or off), "
@@ -242,6 +247,7 @@ def load_settings(
         rules=dict(rules),
         allow_rollback=table.get("allow_rollback", True),
         embedded_dir=root / ".pgshift",
+        targets=parse_targets(table.get("targets", {}), where),
     )
 
 
