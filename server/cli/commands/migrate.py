@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
+from server.cli.fleet import add_target_argument
 from server.cli.output import describe_database
 
 NAME = "migrate"
@@ -24,9 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-out-of-order", action="store_true",
                         help="apply pending files that sort before the newest applied one")
     parser.add_argument("--backup", action="store_true", help="pg_dump the database first (see `pgshift backup`)")
+    add_target_argument(parser)
+    parser.add_argument("--concurrency", metavar="N", type=int, default=4,
+                        help="with --target: how many targets to migrate at a time (default 4)")
+    parser.add_argument("--continue-on-error", action="store_true",
+                        help="with --target: a failed target does not stop the others from starting")
+    parser.add_argument("--canary", metavar="K", type=int, default=0,
+                        help="with --target: migrate the first K targets one by one first; a failure stops the run")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.target is not None:
+        from server.cli.fleet import run_migrate
+        if args.backup:
+            from engine.errors import UsageError
+            raise UsageError("--backup is for one database; it cannot be combined with --target")
+        return run_migrate(args, ctx)
     from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
     describe_database(ctx)

@@ -1,0 +1,125 @@
+"""`pgshift migrate --target` and `pgshift list --target` on a fleet of real databases found by `discover`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from server.cli import main
+from tests.conftest import url_for_database
+
+MIGRATIONS = {
+    "2025-01-01_1000_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY);\n\n"
+                                           "-- ROLLBACK:\n-- DROP TABLE accounts;\n",
+    "2025-01-02_1000_create_orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY);\n\n"
+                                         "-- ROLLBACK:\n-- DROP TABLE orders;\n",
+    "2025-01-03_1000_add_note.sql": "ALTER TABLE orders ADD COLUMN note text;\n\n"
+                                    "-- ROLLBACK:\n-- ALTER TABLE orders DROP COLUMN note;\n",
+}
+SIZE = 10
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, server_url: str, capsys):
+    """Ten tenant databases on the test server, a project whose `discover` target finds them, and a runner."""
+    prefix = "ft_" + uuid.uuid4().hex[:6]
+    names = [f"{prefix}_{n:02}" for n in range(SIZE)]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    (tmp_path / "migrations").mkdir()
+    for file, sql in MIGRATIONS.items():
+        (tmp_path / "migrations" / file).write_text(sql, encoding="utf-8")
+    query = f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}\\\\_%'"
+    (tmp_path / "pgshift.toml").write_text(
+        f"[targets.tenants]\ndiscover = {{ url = \"{server_url}\", query = \"{query}\" }}\n", encoding="utf-8")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["-C", str(tmp_path), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    run.names = names
+    run.url = lambda name: url_for_database(server_url, name)
+    yield run
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def applied_versions(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('system.schema_migrations')").fetchone()[0] is None:
+            return []
+        return [r[0] for r in conn.execute("SELECT version FROM system.schema_migrations ORDER BY version")]
+
+
+def break_target(fleet, index: int) -> str:
+    """A table the first migration also creates: that target's migrate fails on it."""
+    with psycopg.connect(fleet.url(fleet.names[index]), autocommit=True) as conn:
+        conn.execute("CREATE TABLE accounts (id int)")
+    return fleet.names[index]
+
+
+def lines_by_target(out: str) -> dict[str, str]:
+    return {line.split()[1].split("/")[-1]: line.split()[0] for line in out.splitlines()
+            if line.split() and line.split()[0] in ("done", "failed", "skipped")}
+
+
+def test_continue_on_error_completes_the_others_exits_1_and_the_matrix_names_the_failure(fleet):
+    broken = break_target(fleet, 6)
+    code, out, _ = fleet("migrate", "--target", "all", "--continue-on-error", "--concurrency", "3")
+    assert code == 1
+    states = lines_by_target(out)
+    assert states == {name: ("failed" if name == broken else "done") for name in fleet.names}
+    assert f"tenants/{broken}" in out and 'relation "accounts" already exists' in out
+    assert "9 done, 1 failed" in out
+    for name in fleet.names:
+        assert len(applied_versions(fleet.url(name))) == (0 if name == broken else 3)
+
+    code, out, _ = fleet("list", "--target", "all", "--exit-code")
+    assert code == 1
+    row = next(line for line in out.splitlines() if line.startswith(f"tenants/{broken}"))
+    assert row.split()[1:2] == ["0"] and "pending 3" in row
+    assert f"Fleet: 9 current, 1 pending 3 (tenants/{broken})" in out
+
+
+def test_without_continue_on_error_no_new_target_starts_after_a_failure(fleet):
+    broken = break_target(fleet, 3)
+    code, out, _ = fleet("migrate", "--target", "all", "--concurrency", "1")
+    assert code == 1
+    states = lines_by_target(out)
+    assert [states[name] for name in fleet.names] == ["done"] * 3 + ["failed"] + ["skipped"] * 6
+    assert all(applied_versions(fleet.url(name)) == [] for name in fleet.names[4:])
+    assert f"not started: tenants/{broken} failed" in out
+
+
+def test_a_canary_failure_stops_the_run_and_a_rerun_after_the_fix_completes_only_that_one(fleet):
+    broken = break_target(fleet, 1)
+    code, out, _ = fleet("--json", "migrate", "--target", "tenants", "--canary", "2", "--continue-on-error")
+    assert code == 1
+    data = json.loads(out)
+    assert [t["state"] for t in data["targets"]] == ["done", "failed"] + ["skipped"] * (SIZE - 2)
+    assert data["targets"][1]["code"] == "migration-failed" and "canary" in data["targets"][2]["error"]
+    assert all(applied_versions(fleet.url(name)) == [] for name in fleet.names[2:])
+
+    with psycopg.connect(fleet.url(broken), autocommit=True) as conn:
+        conn.execute("DROP TABLE accounts")
+    fleet("migrate", "--target", "all")
+    code, out, _ = fleet("--json", "migrate", "--target", "all")
+    assert code == 0
+    data = json.loads(out)
+    assert all(t["state"] == "done" and t["applied"] == [] for t in data["targets"])
+    code, out, _ = fleet("list", "--target", "all", "--exit-code")
+    assert code == 0 and f"Fleet: {SIZE} current" in out
+
+
+def test_a_glob_selects_some_targets_and_an_unknown_one_is_a_usage_error(fleet):
+    code, out, _ = fleet("migrate", "--target", f"tenants/{fleet.names[0][:-2]}0*")
+    assert code == 0 and len(lines_by_target(out)) == SIZE
+    code, _, err = fleet("migrate", "--target", "nowhere")
+    assert code == 2 and "no configured target matches" in err and "tenants" in err
