@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import psycopg
+
 from engine.config import Settings
 from engine.errors import MigrationFailedError, PgshiftError
 from engine.findings import Finding
@@ -101,8 +103,12 @@ def migrate_fleet(settings: Settings, targets: list[FleetTarget], *, concurrency
         run_one(target, stop_reason="canary {name} failed")
     policy = None if continue_on_error else "{name} failed (pass --continue-on-error to go on)"
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="pgshift-fleet") as pool:
-        for future in [pool.submit(run_one, target, stop_reason=policy) for target in rest]:
-            future.result()
+        try:
+            for future in [pool.submit(run_one, target, stop_reason=policy) for target in rest]:
+                future.result()
+        except KeyboardInterrupt:  # targets running finish their current migrate; queued ones never start
+            stop.append("interrupted")
+            raise
     return FleetResult([outcomes[t.name] for t in targets])
 
 
@@ -118,6 +124,10 @@ def _migrate_target(settings: Settings, target: FleetTarget, options: dict) -> T
     own = settings.with_overrides(database_url=target.database_url, database_source=f"target {target.name}")
     try:
         result = migrate(own, **options)
+    except psycopg.Error as error:  # one the engine has no word for yet: still this target's failure only
+        message = redact(str(error).strip() or type(error).__name__)
+        return TargetOutcome(target.name, _display(target), FAILED, error=message, code="database-error",
+                             milliseconds=_since(started))
     except PgshiftError as error:
         applied = error.applied if isinstance(error, MigrationFailedError) else []
         version = error.version if isinstance(error, MigrationFailedError) else None

@@ -123,3 +123,16 @@ def test_a_glob_selects_some_targets_and_an_unknown_one_is_a_usage_error(fleet):
     assert code == 0 and len(lines_by_target(out)) == SIZE
     code, _, err = fleet("migrate", "--target", "nowhere")
     assert code == 2 and "no configured target matches" in err and "tenants" in err
+
+
+def test_an_unreachable_target_fails_alone_and_the_matrix_shows_its_error(fleet, tmp_path):
+    gone = fleet.url("no_such_database_" + uuid.uuid4().hex[:6])
+    with (tmp_path / "pgshift.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f"\n[targets.gone]\nurl = \"{gone}\"\n")
+    code, out, _ = fleet("migrate", "--target", "all", "--continue-on-error")
+    assert code == 1 and lines_by_target(out)["gone"] == "failed" and "database-unavailable" in out
+    assert "10 done, 1 failed" in out
+    code, out, _ = fleet("list", "--target", "gone,tenants")
+    row = next(line for line in out.splitlines() if line.startswith("gone"))
+    assert code == 0 and "ERROR: cannot connect" in row
+    assert f"Fleet: {SIZE} current, 1 unreachable or unreadable (gone)" in out
