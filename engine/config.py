@@ -110,7 +110,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "rules": ((dict,), "a table of rule ids to error, warning, info, hint or off"),
     "allow_rollback": ((bool,), "true or false (without quotes)"),
     "lock_wait_timeout": ((str, int), "a duration like \"10min\" or \"30s\" (0 waits forever)"),
-    "targets": ((dict,), "a table of [tool.pgshift.targets.NAME] with url, url_env or discover"),
+    "targets": ((dict,), "a table of [tool.pgshift.targets.NAME] with url, url_env, discover or schemas"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 

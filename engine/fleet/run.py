@@ -121,7 +121,7 @@ def _migrate_target(settings: Settings, target: FleetTarget, options: dict) -> T
     """One ordinary `migrate`, its error kept as data: one target's failure is the fleet's report, not a crash."""
     from engine.runner import migrate
     started = time.monotonic()
-    own = settings.with_overrides(database_url=target.database_url, database_source=f"target {target.name}")
+    own = target.settings_for(settings)
     try:
         result = migrate(own, **options)
     except psycopg.Error as error:  # one the engine has no word for yet: still this target's failure only

@@ -86,7 +86,7 @@ def fleet_status(settings: Settings, targets: list[FleetTarget], *, concurrency:
 def _status(settings: Settings, target: FleetTarget) -> TargetStatus:
     from engine.db import display_url
     from engine.status import State, list_migrations
-    own = settings.with_overrides(database_url=target.database_url, database_source=f"target {target.name}")
+    own = target.settings_for(settings)
     database = display_url(target.database_url)
     try:
         report = list_migrations(own)

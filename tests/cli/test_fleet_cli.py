@@ -136,3 +136,32 @@ def test_an_unreachable_target_fails_alone_and_the_matrix_shows_its_error(fleet,
     row = next(line for line in out.splitlines() if line.startswith("gone"))
     assert code == 0 and "ERROR: cannot connect" in row
     assert f"Fleet: {SIZE} current, 1 unreachable or unreadable (gone)" in out
+
+
+def test_schema_per_tenant_runs_each_migration_in_its_schema_tracked_per_tenant(tmp_path, database_url, capsys):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for n in range(4):
+            conn.execute(f"CREATE SCHEMA tenant_{n}")
+        conn.execute("CREATE TABLE tenant_2.accounts (id int)")  # tenant_2 will fail
+    (tmp_path / "migrations").mkdir()
+    for file, sql in MIGRATIONS.items():
+        (tmp_path / "migrations" / file).write_text(sql, encoding="utf-8")
+    query = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\\\_%'"
+    (tmp_path / "pgshift.toml").write_text(
+        f"[targets.shop]\nschemas = {{ url = \"{database_url}\", query = \"{query}\" }}\n", encoding="utf-8")
+
+    def run(*args: str) -> tuple[int, str]:
+        code = main(["-C", str(tmp_path), *args])
+        return code, capsys.readouterr().out
+
+    code, out = run("migrate", "--target", "all", "--continue-on-error")
+    assert code == 1 and lines_by_target(out) == {"tenant_0": "done", "tenant_1": "done", "tenant_2": "failed",
+                                                 "tenant_3": "done"}
+    with psycopg.connect(database_url) as conn:
+        tables = conn.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                              "WHERE table_schema LIKE 'tenant%' ORDER BY 1, 2").fetchall()
+    for n in (0, 1, 3):
+        assert [t for s, t in tables if s == f"tenant_{n}"] == ["accounts", "orders", "schema_migrations"]
+    assert [t for s, t in tables if s == "tenant_2"] == ["accounts", "schema_migrations"]  # its tracking only
+    code, out = run("list", "--target", "shop", "--exit-code")
+    assert code == 1 and "Fleet: 3 current, 1 pending 3 (shop/tenant_2)" in out

@@ -19,7 +19,7 @@ def settings_with(tmp_path, text: str):
 
 
 @pytest.mark.parametrize("text, said", [
-    ("[targets.eu]\n", "must have exactly one of url, url_env, discover, not none"),
+    ("[targets.eu]\n", "must have exactly one of url, url_env, discover, schemas, not none"),
     ("[targets.eu]\nurl = \"postgresql://h/db\"\nurl_env = \"EU\"\n", "not url and url_env"),
     ("[targets.eu]\nurl = 5\n", "url must be a connection string"),
     ("[targets.eu]\nurll = \"x\"\n", "unknown key 'urll'"),
@@ -27,6 +27,10 @@ def settings_with(tmp_path, text: str):
     ("[targets.eu]\ndiscover = { url = \"postgresql://h/db\" }\n", "discover.query must be a non-empty string"),
     ("[targets.all]\nurl = \"postgresql://h/db\"\n", "may not be named 'all'"),
     ("targets = 3\n", "targets must be a table"),
+    ("[targets.shop]\nschemas = { url = \"postgresql://h/db\", query = \"SELECT 1\", tracking_table = \"t\" }\n",
+     "schemas.tracking_table 't' must be written schema.table"),
+    ("[targets.shop]\ndiscover = { url = \"postgresql://h/db\", query = \"SELECT 1\", tracking_table = \"a.b\" }\n",
+     "discover: unknown key 'tracking_table'"),
 ])
 def test_a_malformed_target_is_a_config_error_naming_the_key_and_file(tmp_path, text, said):
     with pytest.raises(ConfigError) as caught:
