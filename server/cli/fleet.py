@@ -41,7 +41,8 @@ def run_migrate(args: argparse.Namespace, ctx: CliContext) -> int:
             if outcome.applied:
                 detail += f" (applied before it: {len(outcome.applied)})"
         elif outcome.state == "done":
-            detail = f"{len(outcome.applied)} applied in {outcome.milliseconds} ms" if outcome.applied else "up to date"
+            verb = "would apply (dry run; rolled back)" if args.dry_run else "applied"
+            detail = f"{len(outcome.applied)} {verb} in {outcome.milliseconds} ms" if outcome.applied else "up to date"
         else:
             detail = outcome.error or ""
         ctx.say(f"{outcome.state:7} {outcome.name:{width}}  {detail}")

@@ -165,3 +165,9 @@ def test_schema_per_tenant_runs_each_migration_in_its_schema_tracked_per_tenant(
     assert [t for s, t in tables if s == "tenant_2"] == ["accounts", "schema_migrations"]  # its tracking only
     code, out = run("list", "--target", "shop", "--exit-code")
     assert code == 1 and "Fleet: 3 current, 1 pending 3 (shop/tenant_2)" in out
+
+
+def test_a_dry_run_on_the_fleet_says_what_would_apply_and_changes_nothing(fleet):
+    code, out, _ = fleet("migrate", "--target", "all", "--dry-run")
+    assert code == 0 and out.count("3 would apply (dry run; rolled back)") == SIZE
+    assert all(applied_versions(fleet.url(name)) == [] for name in fleet.names)
