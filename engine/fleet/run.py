@@ -19,6 +19,7 @@ import psycopg
 from engine.config import Settings
 from engine.errors import MigrationFailedError, PgshiftError
 from engine.findings import Finding
+from engine.fleet.ledger import Ledger
 from engine.fleet.targets import FleetTarget
 from engine.redaction import redact
 
@@ -51,6 +52,7 @@ class FleetResult:
     """Every target's outcome, in target order."""
 
     outcomes: list[TargetOutcome] = field(default_factory=list)
+    run_id: str | None = None  # the ledger's run, for `--resume`
 
     def by_state(self, state: str) -> list[TargetOutcome]:
         return [o for o in self.outcomes if o.state == state]
@@ -64,7 +66,7 @@ class FleetResult:
         return f"{', '.join(parts) or 'nothing'} ({len(self.outcomes)} target(s))"
 
     def to_dict(self, root: Path | None = None) -> dict:
-        return {"ok": self.ok, "summary": self.summary(), "targets": [o.to_dict(root) for o in self.outcomes]}
+        return {"ok": self.ok, "run": self.run_id, "summary": self.summary(), "targets": [o.to_dict(root) for o in self.outcomes]}
 
 
 OnOutcome = Callable[[TargetOutcome], None]
@@ -72,10 +74,11 @@ OnOutcome = Callable[[TargetOutcome], None]
 
 def migrate_fleet(settings: Settings, targets: list[FleetTarget], *, concurrency: int = DEFAULT_CONCURRENCY,
                   continue_on_error: bool = False, canary: int = 0, on_outcome: OnOutcome | None = None,
-                  **migrate_options) -> FleetResult:
+                  ledger: Ledger | None = None, **migrate_options) -> FleetResult:
     """Migrate each target; the first `canary` one by one (any failure stops the run before the rest), then the
     others `concurrency` at a time. A failure stops new targets from starting unless `continue_on_error`;
-    targets already running finish. `on_outcome` is called once per target as it ends, one call at a time."""
+    targets already running finish. `on_outcome` is called once per target as it ends, one call at a time;
+    a `ledger` records each outcome as it happens."""
     if concurrency < 1:
         from engine.errors import UsageError
         raise UsageError(f"--concurrency {concurrency}: must be 1 or more")
@@ -86,6 +89,8 @@ def migrate_fleet(settings: Settings, targets: list[FleetTarget], *, concurrency
     def record(outcome: TargetOutcome) -> None:
         with report_lock:
             outcomes[outcome.name] = outcome
+            if ledger:
+                ledger.record(outcome)
             if on_outcome:
                 on_outcome(outcome)
 
@@ -98,6 +103,8 @@ def migrate_fleet(settings: Settings, targets: list[FleetTarget], *, concurrency
             stop.append(stop_reason.format(name=target.name))
         record(outcome)
 
+    if ledger:
+        ledger.begin(targets)
     canaries, rest = targets[:max(canary, 0)], targets[max(canary, 0):]
     for target in canaries:
         run_one(target, stop_reason="canary {name} failed")
@@ -106,10 +113,10 @@ def migrate_fleet(settings: Settings, targets: list[FleetTarget], *, concurrency
         try:
             for future in [pool.submit(run_one, target, stop_reason=policy) for target in rest]:
                 future.result()
-        except KeyboardInterrupt:  # targets running finish their current migrate; queued ones never start
+        except BaseException:  # Ctrl-C, a ledger that cannot be written: running targets finish, no more start
             stop.append("interrupted")
             raise
-    return FleetResult([outcomes[t.name] for t in targets])
+    return FleetResult([outcomes[t.name] for t in targets], ledger.run_id if ledger else None)
 
 
 def _display(target: FleetTarget) -> str:

@@ -26,8 +26,25 @@ def selected_targets(ctx: CliContext, pattern: str) -> list:
 
 
 def run_migrate(args: argparse.Namespace, ctx: CliContext) -> int:
+    from engine.fleet.ledger import Ledger
     from engine.fleet.run import FAILED, migrate_fleet
-    targets = selected_targets(ctx, args.target)
+    folder = ctx.settings.embedded_dir or ctx.root / ".pgshift"
+    ledger = None
+    if args.resume is not None:
+        if args.target is not None or args.dry_run:
+            from engine.errors import UsageError
+            raise UsageError("--resume retries the targets of the run it names: leave out --target and --dry-run")
+        ledger = Ledger.open(folder, args.resume)
+        targets = ledger.unfinished(selected_targets(ctx, ledger.pattern))
+        if not targets:
+            ctx.say(f"Fleet run {ledger.run_id}: every target is done; nothing to resume.")
+            ctx.emit_json({"ok": True, "run": ledger.run_id, "summary": "nothing to resume", "targets": []})
+            return 0
+    else:
+        targets = selected_targets(ctx, args.target)
+        ledger = None if args.dry_run else Ledger.new(folder, args.target)
+    if ledger:
+        ctx.note(f"pgshift: fleet run {ledger.run_id} (recorded in {ledger.path})")
     ctx.note(f"pgshift: fleet of {len(targets)} target(s), {args.concurrency} at a time"
              + (f", {args.canary} canary first" if args.canary else ""))
     width = max(len(t.name) for t in targets)
@@ -49,12 +66,15 @@ def run_migrate(args: argparse.Namespace, ctx: CliContext) -> int:
 
     result = migrate_fleet(ctx.settings, targets, concurrency=args.concurrency,
                            continue_on_error=args.continue_on_error, canary=args.canary, on_outcome=on_outcome,
+                           ledger=ledger,
                            dry_run=args.dry_run, to=args.to, allow_out_of_order=args.allow_out_of_order)
     for outcome in result.by_state(FAILED):
         if outcome.findings:
             ctx.note(f"pgshift: target {outcome.name}:")
             ctx.show_findings(list(outcome.findings))
     ctx.say(f"\nFleet: {result.summary()}.")
+    if ledger and not result.ok:
+        ctx.say(f"Retry the failed and unfinished targets with: pgshift migrate --resume {ledger.run_id}")
     ctx.emit_json(lambda: result.to_dict(ctx.root))
     return 0 if result.ok else 1
 

@@ -171,3 +171,21 @@ def test_a_dry_run_on_the_fleet_says_what_would_apply_and_changes_nothing(fleet)
     code, out, _ = fleet("migrate", "--target", "all", "--dry-run")
     assert code == 0 and out.count("3 would apply (dry run; rolled back)") == SIZE
     assert all(applied_versions(fleet.url(name)) == [] for name in fleet.names)
+
+
+def test_resume_retries_only_the_failed_and_unfinished_targets_of_a_run(fleet):
+    broken = break_target(fleet, 3)
+    code, out, _ = fleet("--json", "migrate", "--target", "all", "--concurrency", "1")
+    assert code == 1
+    run_id = json.loads(out)["run"]
+    with psycopg.connect(fleet.url(broken), autocommit=True) as conn:
+        conn.execute("DROP TABLE accounts")
+    code, out, _ = fleet("--json", "migrate", "--resume", run_id)
+    assert code == 0
+    data = json.loads(out)
+    assert [t["target"].split("/")[1] for t in data["targets"]] == fleet.names[3:]
+    assert all(t["state"] == "done" and len(t["applied"]) == 3 for t in data["targets"])
+    code, out, _ = fleet("migrate", "--resume", run_id)
+    assert code == 0 and "every target is done; nothing to resume" in out
+    code, _, err = fleet("migrate", "--resume", "20000101-000000-dead")
+    assert code == 2 and "no such fleet run" in err

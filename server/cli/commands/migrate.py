@@ -30,16 +30,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --target: how many targets to migrate at a time (default 4)")
     parser.add_argument("--continue-on-error", action="store_true",
                         help="with --target: a failed target does not stop the others from starting")
+    parser.add_argument("--resume", metavar="RUN",
+                        help="retry the failed and unfinished targets of an earlier `migrate --target` run")
     parser.add_argument("--canary", metavar="K", type=int, default=0,
                         help="with --target: migrate the first K targets one by one first; a failure stops the run")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    if args.target is not None:
+    if args.target is not None or args.resume is not None:
         from server.cli.fleet import run_migrate
         if args.backup:
             from engine.errors import UsageError
-            raise UsageError("--backup is for one database; it cannot be combined with --target")
+            raise UsageError("--backup is for one database; it cannot be combined with --target or --resume")
         return run_migrate(args, ctx)
     from engine.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
