@@ -189,3 +189,11 @@ def test_resume_retries_only_the_failed_and_unfinished_targets_of_a_run(fleet):
     assert code == 0 and "every target is done; nothing to resume" in out
     code, _, err = fleet("migrate", "--resume", "20000101-000000-dead")
     assert code == 2 and "no such fleet run" in err
+
+
+@pytest.mark.parametrize("args", [("migrate", "--canary", "1"), ("migrate", "--continue-on-error"),
+                                  ("migrate", "--concurrency", "2"), ("list", "--concurrency", "2")])
+def test_fleet_options_without_a_target_are_a_usage_error_not_silently_ignored(fleet, args):
+    code, _, err = fleet(*args)
+    assert code == 2 and "needs --target" in err
+    assert all(applied_versions(fleet.url(name)) == [] for name in fleet.names)

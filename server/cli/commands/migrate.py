@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="apply pending files that sort before the newest applied one")
     parser.add_argument("--backup", action="store_true", help="pg_dump the database first (see `pgshift backup`)")
     add_target_argument(parser)
-    parser.add_argument("--concurrency", metavar="N", type=int, default=4,
+    parser.add_argument("--concurrency", metavar="N", type=int,
                         help="with --target: how many targets to migrate at a time (default 4)")
     parser.add_argument("--continue-on-error", action="store_true",
                         help="with --target: a failed target does not stop the others from starting")
@@ -37,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    fleet_only = [flag for flag, given in (("--concurrency", args.concurrency is not None), ("--canary", args.canary),
+                                           ("--continue-on-error", args.continue_on_error)) if given]
+    if args.target is None and args.resume is None and fleet_only:
+        from engine.errors import UsageError
+        raise UsageError(f"{fleet_only[0]} is for a fleet: it needs --target (or --resume)",
+                         help="name the targets with --target NAME|GLOB|all (see docs/fleets.md)")
+    if args.concurrency is None:
+        args.concurrency = 4
     if args.target is not None or args.resume is not None:
         from server.cli.fleet import run_migrate
         if args.backup:
