@@ -133,7 +133,7 @@ def _migrate_target(settings: Settings, target: FleetTarget, options: dict) -> T
         result = migrate(own, **options)
     except psycopg.Error as error:  # one the engine has no word for yet: still this target's failure only
         message = redact(str(error).strip() or type(error).__name__)
-        return TargetOutcome(target.name, _display(target), FAILED, error=message, code="database-error",
+        return TargetOutcome(target.name, _display(target), FAILED, error=message, code="migration-failed",
                              milliseconds=_since(started))
     except PgshiftError as error:
         applied = error.applied if isinstance(error, MigrationFailedError) else []

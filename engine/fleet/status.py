@@ -79,17 +79,19 @@ class FleetStatus:
 
 def fleet_status(settings: Settings, targets: list[FleetTarget], *, concurrency: int = 8) -> FleetStatus:
     """Every target's migration states, read (never written) `concurrency` at a time."""
+    from engine import files as migration_files
+    files = migration_files.discover(settings.migrations_dir)  # once for the fleet: the same folder for all
     with ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="pgshift-list") as pool:
-        return FleetStatus(tuple(pool.map(lambda t: _status(settings, t), targets)))
+        return FleetStatus(tuple(pool.map(lambda t: _status(settings, t, files), targets)))
 
 
-def _status(settings: Settings, target: FleetTarget) -> TargetStatus:
+def _status(settings: Settings, target: FleetTarget, files: list) -> TargetStatus:
     from engine.db import display_url
     from engine.status import State, list_migrations
     own = target.settings_for(settings)
     database = display_url(target.database_url)
     try:
-        report = list_migrations(own)
+        report = list_migrations(own, files=files)
     except PgshiftError as error:
         return TargetStatus(target.name, database, error=redact(error.message))
     applied = report.by_state(State.APPLIED, State.CHANGED, State.MISSING)
