@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import ConfigError
+from engine.fleet.targets import TargetSpec, parse_targets
 
 LIBPQ_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 DEFAULT_TRACKING_TABLE = "system.schema_migrations"
@@ -43,6 +44,7 @@ class Settings:
     mcp_confirmation_tokens: bool = False
     shadow_database_url: str | None = None  # where `trace` builds its shadow databases; None: the embedded server
     drift_ignore: tuple[str, ...] = ()  # glob patterns on schema-qualified names that `drift` leaves out
+    targets: Mapping[str, "TargetSpec"] = field(default_factory=dict)  # [tool.pgshift.targets.NAME] (fleets)
 
     @property
     def tracking_schema(self) -> str:
@@ -119,6 +121,7 @@ SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "mcp_confirmation_tokens": ((bool,), "true or false (without quotes)"),
     "shadow_database_url": ((str,), "a connection string to a server where pgshift may create databases"),
     "drift_ignore": ((list,), "a list of glob patterns on schema-qualified names, like [\"public.tmp_*\"]"),
+    "targets": ((dict,), "a table of [tool.pgshift.targets.NAME] with url, url_env, discover or schemas"),
 }
 SUPPORTED_VERSIONS = range(12, 19)
 
@@ -144,6 +147,8 @@ def check_table(table: Mapping[str, Any], where: str) -> None:
             shown = "" if key.endswith("database_url") else f" {value!r}"  # a connection string may hold a password
             raise ConfigError(f"{where}: {key} must be {expected}, not {_toml_type(value)}{shown}",
                               help=f"fix {key} in {where}")
+    if "targets" in table:
+        parse_targets(table["targets"], where)
     for code, level in (table.get("rules") or {}).items():
         if not isinstance(level, str):
             raise ConfigError(f"{where}: [rules] {code} must be a string (error, warning, info, hint or off), "
@@ -266,6 +271,7 @@ def load_settings(
         embedded_dir=root / ".pgshift",
         shadow_database_url=table.get("shadow_database_url") or None,
         drift_ignore=tuple(table.get("drift_ignore", ())),
+        targets=parse_targets(table.get("targets", {}), where),
     )
 
 

@@ -172,11 +172,12 @@ def _recorded_empty_rollback(row: AppliedMigration) -> bool:
     return row.rollback_sql is not None and migration_files.is_empty_rollback(row.rollback_sql)
 
 
-def list_migrations(settings: Settings) -> StatusReport:
-    """The `list` verb: read the folder and the tracking table (without creating it)."""
+def list_migrations(settings: Settings, *, files: list[MigrationFile] | None = None) -> StatusReport:
+    """The `list` verb: read the folder and the tracking table (without creating it). A fleet passes the folder
+    it read once as `files`, instead of every target reading and parsing it again."""
     from engine.database import db, tracking
 
-    files = migration_files.discover(settings.migrations_dir)
+    files = migration_files.discover(settings.migrations_dir) if files is None else files
     with db.session(settings) as (conn, target):
         applied = tracking.read_applied(conn, settings)
         statuses = _with_invalid_indexes(conn, merge(files, applied), files)

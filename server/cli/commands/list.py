@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
+from server.cli.fleet import add_target_argument
 from server.cli.output import describe_database
 
 NAME = "list"
@@ -20,9 +21,19 @@ MARKS = {"applied": "applied", "pending": "pending", "changed": "CHANGED", "miss
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exit-code", action="store_true",
                         help="exit 1 when any migration is pending, changed, missing or failed (for CI gates)")
+    add_target_argument(parser)
+    parser.add_argument("--concurrency", metavar="N", type=int,
+                        help="with --target: how many targets to read at a time (default 8)")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.target is None and args.concurrency is not None:
+        from engine.errors import UsageError
+        raise UsageError("--concurrency is for a fleet: it needs --target", help="see docs/fleets.md")
+    if args.target is not None:
+        args.concurrency = args.concurrency or 8
+        from server.cli.fleet import run_list
+        return run_list(args, ctx)
     from engine.database.status import State, list_migrations, statements_ran
     describe_database(ctx)
     report = list_migrations(ctx.settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from server.cli.context import CliContext
+from server.cli.fleet import add_target_argument
 from server.cli.output import describe_database
 
 NAME = "migrate"
@@ -26,9 +27,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backup", action="store_true", help="pg_dump the database first (see `pgshift backup`)")
     parser.add_argument("--check-drift", action="store_true",
                         help="refuse to apply anything when the database has drifted (see `pgshift drift`)")
+    add_target_argument(parser)
+    parser.add_argument("--concurrency", metavar="N", type=int,
+                        help="with --target: how many targets to migrate at a time (default 4)")
+    parser.add_argument("--continue-on-error", action="store_true",
+                        help="with --target: a failed target does not stop the others from starting")
+    parser.add_argument("--resume", metavar="RUN",
+                        help="retry the failed and unfinished targets of an earlier `migrate --target` run")
+    parser.add_argument("--canary", metavar="K", type=int, default=0,
+                        help="with --target: migrate the first K targets one by one first; a failure stops the run")
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    fleet_only = [flag for flag, given in (("--concurrency", args.concurrency is not None), ("--canary", args.canary),
+                                           ("--continue-on-error", args.continue_on_error)) if given]
+    if args.target is None and args.resume is None and fleet_only:
+        from engine.errors import UsageError
+        raise UsageError(f"{fleet_only[0]} is for a fleet: it needs --target (or --resume)",
+                         help="name the targets with --target NAME|GLOB|all (see docs/fleets.md)")
+    if args.concurrency is None:
+        args.concurrency = 4
+    if args.target is not None or args.resume is not None:
+        from server.cli.fleet import run_migrate
+        if args.backup:
+            from engine.errors import UsageError
+            raise UsageError("--backup is for one database; it cannot be combined with --target or --resume")
+        if args.check_drift:
+            from engine.errors import UsageError
+            raise UsageError("--check-drift is for one database; run `pgshift drift` per target before a fleet run")
+        return run_migrate(args, ctx)
     from engine.database.runner import Applied, Retrying, Skipped, Started, Waiting, migrate
     settings = ctx.settings
     describe_database(ctx)

@@ -1,0 +1,1 @@
+"""Fleets: one migrations folder applied to many databases (tenants, shards, regions), each an ordinary run."""
