@@ -164,8 +164,7 @@ def test_every_command_meets_every_environment_failure_with_a_clear_message_and_
                 (root / "migrations").chmod(0)
             with _as_user(user) if user else contextlib.nullcontext():
                 outcome = _run([*argv, "-C", str(root), "--database-url", url])
-            if name == "verify":
-                stop_embedded(root / ".pgshift")
+            stop_embedded(root / ".pgshift")  # verify, trace and drift may have started one for their scratch work
             problems = []
             said = outcome.err + outcome.out
             if "Traceback" in outcome.err or outcome.code == -1:
