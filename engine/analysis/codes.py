@@ -277,12 +277,18 @@ def render_codes_markdown() -> str:
 
 def update_codes_doc(path: Path) -> bool:
     """Rewrite the generated part of docs/rules.md; True when it changed."""
+    return write_generated_section(path, START, END, render_codes_markdown())
+
+
+def write_generated_section(path: Path, start: str, end: str, content: str) -> bool:
+    """Replace what stands between the `start` and `end` markers of a doc (appending them if absent) with
+    `content`, which carries the markers itself; True when the file changed."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START not in text:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    new = before + render_codes_markdown() + after
+    if start not in text:
+        text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    new = before + content + after
     if new != text:
         path.write_text(new, encoding="utf-8")
         return True

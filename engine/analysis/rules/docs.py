@@ -45,13 +45,5 @@ def render_rules_markdown() -> str:
 
 def update_rules_doc(path: Path) -> bool:
     """Rewrite the generated part of docs/rules.md; True when it changed."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START not in text:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    new = before + render_rules_markdown() + after
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-        return True
-    return False
+    from engine.analysis.codes import write_generated_section
+    return write_generated_section(path, START, END, render_rules_markdown())
