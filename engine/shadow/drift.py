@@ -163,15 +163,44 @@ def drift(settings: Settings) -> DriftResult:
         problems += [_not_replayed(row, files.get(row.version)) for row in rows if row.state != APPLIED]
         live = read_schema(live_conn, tracking_table=settings.tracking_table)
         expected, where, why, scratch_version = _replayed_schema(settings, live_conn, target, replay)
-        warning = _version_warning(db.server_version(live_conn), scratch_version)
+        live_version = db.server_version(live_conn)
+        warning = _version_warning(live_version, scratch_version)
     except psycopg.Error as exc:
         raise DriftError(f"drift stopped: {db.redact(str(exc).strip())}",
                          help="check that the role may read the catalog and create and drop databases") from exc
     finally:
         live_conn.close()
+    if live_version < MAINTAIN_SINCE <= scratch_version:
+        expected, live = _without_maintain(expected), _without_maintain(live)
     items, ignored = _items(diff_schemas(expected, live), expected, live, replay, settings.drift_ignore)
     return DriftResult(tuple(items), tuple(problems), tuple(m.version for m in replay), ignored, where, why,
                        warning)
+
+
+# PostgreSQL 17 added the MAINTAIN privilege (`m` in an aclitem), granted to owners by default: a replay on 17+
+# of a database on 15 or 16 would otherwise call every table's privileges drift.
+MAINTAIN_SINCE = 170000
+_MAINTAIN_IN_ACLITEM = re.compile(r"(?<==)([A-Za-z*]*)(?=/)")
+
+
+def _without_maintain(value):
+    """`value` (a Schema, or any part of one) with MAINTAIN taken out of every `privileges` text."""
+    if hasattr(value, "__dataclass_fields__"):
+        changes = {}
+        for name in value.__dataclass_fields__:
+            old = getattr(value, name)
+            new = (_MAINTAIN_IN_ACLITEM.sub(lambda m: re.sub(r"m\*?", "", m.group(1)), old)
+                   if name == "privileges" and isinstance(old, str) else _without_maintain(old))
+            if new is not old:
+                changes[name] = new
+        return replace(value, **changes) if changes else value
+    if isinstance(value, (tuple, list)):
+        items = [_without_maintain(v) for v in value]
+        return type(value)(items) if any(a is not b for a, b in zip(items, value)) else value
+    if isinstance(value, dict):
+        items = {k: _without_maintain(v) for k, v in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    return value
 
 
 def _version_warning(live: int, scratch: int) -> str | None:
