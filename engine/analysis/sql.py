@@ -329,13 +329,8 @@ def split_chunks(sql: str) -> list[Chunk]:
             continue
         if token == "/*":
             i = _end_of_block_comment(sql, j)
-        elif token == "$":  # a dollar quote only where an identifier or a $1 parameter cannot be
-            tag = _DOLLAR_TAG_RE.match(sql, j)
-            if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
-                close = sql.find(tag.group(), tag.end())
-                i = n if close == -1 else close + len(tag.group())
-            else:
-                i = j + 1
+        elif token == "$":
+            i = _past_dollar_quote(sql, j)
         else:  # a string, quoted identifier or line comment, consumed whole by the expression
             i = match.end()
     if start < n and sql[start:].strip(_BLANKS):
@@ -343,10 +338,20 @@ def split_chunks(sql: str) -> list[Chunk]:
     return chunks
 
 
+def _past_dollar_quote(sql: str, j: int) -> int:
+    """Where the lexer goes on after a `$` at `j`: past a whole dollar-quoted string where one starts there
+    (only where an identifier or a $1 parameter cannot be), else just past the `$`."""
+    tag = _DOLLAR_TAG_RE.match(sql, j)
+    if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
+        close = sql.find(tag.group(), tag.end())
+        return len(sql) if close == -1 else close + len(tag.group())
+    return j + 1
+
+
 def comment_spans(sql: str) -> list[tuple[int, int]]:
     """Character ranges of the `--` and `/* */` comments of a script, found by the same lexer as split_chunks."""
     spans: list[tuple[int, int]] = []
-    n, i = len(sql), 0
+    i = 0
     while (match := _TOKEN_RE.search(sql, i)) is not None:
         token, j = match.group(), match.start()
         if token.startswith("--"):
@@ -356,12 +361,7 @@ def comment_spans(sql: str) -> list[tuple[int, int]]:
             i = _end_of_block_comment(sql, j)
             spans.append((j, i))
         elif token == "$":
-            tag = _DOLLAR_TAG_RE.match(sql, j)
-            if tag and (j == 0 or sql[j - 1] not in _IDENT_CHARS):
-                close = sql.find(tag.group(), tag.end())
-                i = n if close == -1 else close + len(tag.group())
-            else:
-                i = j + 1
+            i = _past_dollar_quote(sql, j)
         else:
             i = match.end()
     return spans
